@@ -1,0 +1,1 @@
+"""Bundled rule lexicons (data only)."""

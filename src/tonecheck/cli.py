@@ -1,0 +1,276 @@
+"""Command line: ``tonecheck check|draft|rules|schema|serve``.
+
+Exit codes: 0 no violation at or above --fail-on, 1 there is one, 2 usage or
+input error (one line on stderr naming the file and the problem).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from . import __version__
+from .checker import Checker, InputError
+from .lexicon import LexiconError
+from .models import CheckResult, ConversationResult, Finding, Severity
+from .pii import mask_span_preserving, mask_text_preserving
+from .readers import ReadError, read_conversations
+
+EXIT_OK, EXIT_VIOLATION, EXIT_ERROR = 0, 1, 2
+_SPEAKER_ZH = {"agent": "坐席", "customer": "客户"}
+
+
+class CliError(Exception):
+    """A usage or input problem: printed as one line, exit code 2."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_ERROR
+    try:
+        return args.func(args)
+    except (CliError, InputError, LexiconError, ReadError) as exc:
+        print(f"tonecheck: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("tonecheck: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tonecheck", description="催收对话合规检查 / compliance checks for collection conversations")
+    p.add_argument("--version", action="version", version=f"tonecheck {__version__}")
+    sub = p.add_subparsers(dest="command")
+
+    def common(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--lexicon", action="append", default=[], metavar="DIR", help="extra lexicon directory (repeatable)")
+        sp.add_argument("--fail-on", choices=["low", "medium", "high"], default="low",
+                        help="exit 1 when a violation at or above this severity is found (default: low)")
+        sp.add_argument("--show-pii", action="store_true", help="print identifiers unmasked (default: masked)")
+
+    c = sub.add_parser("check", help="check conversation files (JSON or 坐席：/客户： text) or - for stdin")
+    c.add_argument("paths", nargs="+", metavar="PATH")
+    c.add_argument("--format", choices=["text", "json", "jsonl"], default="text")
+    common(c)
+    c.set_defaults(func=cmd_check)
+
+    d = sub.add_parser("draft", help="check one message draft and print the rewrite")
+    d.add_argument("text", nargs="?", help="the draft (default: read stdin)")
+    d.add_argument("--role", choices=["agent", "customer"], default="agent")
+    d.add_argument("--counterpart", choices=["debtor", "third_party", "unknown"], default="debtor")
+    d.add_argument("--channel", choices=["call", "visit", "sms"], default="sms")
+    d.add_argument("--format", choices=["text", "json"], default="text")
+    common(d)
+    d.set_defaults(func=cmd_draft)
+
+    s = sub.add_parser("schema", help="print the JSON Schema of the results")
+    s.set_defaults(func=cmd_schema)
+
+    r = sub.add_parser("rules", help="list, show or test rules")
+    rsub = r.add_subparsers(dest="rules_command")
+    rl = rsub.add_parser("list", help="id, subtype, severity, source file")
+    rl.add_argument("--lexicon", action="append", default=[], metavar="DIR")
+    rl.set_defaults(func=cmd_rules_list)
+    rs = rsub.add_parser("show", help="one rule's description and examples")
+    rs.add_argument("rule_id")
+    rs.add_argument("--lexicon", action="append", default=[], metavar="DIR")
+    rs.set_defaults(func=cmd_rules_show)
+    rt = rsub.add_parser("test", help="validate lexicon files and run their examples")
+    rt.add_argument("dirs", nargs="*", metavar="DIR", help="lexicon directories (default: the bundled ones)")
+    rt.set_defaults(func=cmd_rules_test)
+
+    sv = sub.add_parser("serve", help="run the HTTP service (needs tonecheck[server])")
+    sv.add_argument("--host", default="127.0.0.1")
+    sv.add_argument("--port", type=int, default=8000)
+    sv.add_argument("--workers", type=int, default=1)
+    sv.set_defaults(func=cmd_serve)
+    return p
+
+
+# -- check ------------------------------------------------------------------------------------
+
+def _read_source(path: str) -> tuple[str, str]:
+    if path == "-":
+        return "-", sys.stdin.read()
+    p = Path(path)
+    if not p.exists():
+        raise CliError(f"{path}: no such file")
+    if p.is_dir():
+        raise CliError(f"{path}: is a directory")
+    try:
+        return path, p.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise CliError(f"{path}: not UTF-8 text") from None
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    checker = Checker(args.lexicon)
+    worst = 0
+    threshold = Severity(args.fail_on).rank
+    for path in args.paths:
+        source, text = _read_source(path)
+        try:
+            convs = read_conversations(source, text)
+        except ReadError as exc:
+            raise CliError(f"{path}: {exc}") from None
+        for conv in convs:
+            res = checker.check_conversation(conv)
+            if not args.show_pii:
+                res = mask_conversation(res)
+            for _, f in res.findings:
+                if f.is_violation and f.severity.rank >= threshold:
+                    worst = EXIT_VIOLATION
+            if args.format == "json":
+                print(res.model_dump_json(indent=2))
+            elif args.format == "jsonl":
+                for i, u in enumerate(res.utterances):
+                    for f in u.findings:
+                        print(json.dumps({"conversation": res.id, "turn": i, "speaker": u.role,
+                                          **f.model_dump(mode="json")}, ensure_ascii=False))
+            else:
+                print(render_conversation(res))
+    return worst
+
+
+# -- draft ------------------------------------------------------------------------------------
+
+def cmd_draft(args: argparse.Namespace) -> int:
+    text = args.text if args.text is not None else sys.stdin.read().strip()
+    if not text:
+        raise CliError("draft: empty text")
+    checker = Checker(args.lexicon)
+    res = checker.check(text, role=args.role, counterpart=args.counterpart, channel=args.channel)
+    if not args.show_pii:
+        res = mask_result(res)
+    if args.format == "json":
+        print(res.model_dump_json(indent=2))
+    else:
+        print(render_result(res))
+        print(f"建议改写：{res.rewrite}" if res.violations else "未发现违规。")
+    threshold = Severity(args.fail_on).rank
+    return EXIT_VIOLATION if any(f.severity.rank >= threshold for f in res.violations) else EXIT_OK
+
+
+# -- rendering --------------------------------------------------------------------------------
+
+def _mark(text: str, findings: list[Finding]) -> str:
+    out, pos = [], 0
+    for f in sorted(findings, key=lambda f: (f.start, -f.end)):
+        if f.start < pos:
+            continue
+        out.append(text[pos:f.start])
+        out.append(f"【{text[f.start:f.end]}】")
+        pos = f.end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def render_result(res: CheckResult, prefix: str = "") -> str:
+    lines = [f"{prefix}{_mark(res.text, res.findings)}"]
+    for f in res.findings:
+        tag = "风险" if not f.is_violation else f.severity.value
+        lines.append(f"    - [{tag}] {f.subtype} {f.rule_id}「{f.text}」：{f.message}")
+        if f.suggestion and f.is_violation:
+            lines.append(f"      建议：{f.suggestion}")
+    return "\n".join(lines)
+
+
+def render_conversation(res: ConversationResult) -> str:
+    n_v = sum(1 for _, f in res.findings if f.is_violation)
+    n_r = sum(1 for _, f in res.findings if not f.is_violation)
+    lines = [f"== {res.id or '(conversation)'}  违规 {n_v}  风险提示 {n_r}"]
+    for i, u in enumerate(res.utterances):
+        lines.append(render_result(u, prefix=f"[{i}] {_SPEAKER_ZH[u.role]}："))
+    return "\n".join(lines)
+
+
+# -- masking ----------------------------------------------------------------------------------
+
+def mask_result(res: CheckResult) -> CheckResult:
+    """Copy of ``res`` with identifiers masked; lengths and offsets are kept."""
+    chars = list(mask_text_preserving(res.text))
+    for f in res.findings:
+        if f.subtype == "privacy.pii_exposure":
+            chars[f.start:f.end] = mask_span_preserving(res.text[f.start:f.end])
+    text = "".join(chars)
+    findings = [f.model_copy(update={"text": text[f.start:f.end]}) for f in res.findings]
+    return res.model_copy(update={"text": text, "findings": findings, "rewrite": mask_text_preserving(res.rewrite)})
+
+
+def mask_conversation(res: ConversationResult) -> ConversationResult:
+    return res.model_copy(update={"utterances": [mask_result(u) for u in res.utterances]})
+
+
+# -- schema, rules, serve ---------------------------------------------------------------------
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    schema = {
+        "CheckResult": CheckResult.model_json_schema(),
+        "ConversationResult": ConversationResult.model_json_schema(),
+    }
+    print(json.dumps(schema, ensure_ascii=False, indent=2))
+    return EXIT_OK
+
+
+def cmd_rules_list(args: argparse.Namespace) -> int:
+    checker = Checker(args.lexicon)
+    for r in checker.lexicon.rules:
+        src = Path(checker.lexicon.sources[r.id]).name
+        print(f"{r.id}\t{r.subtype}\t{r.severity.value}\t{src}")
+    return EXIT_OK
+
+
+def cmd_rules_show(args: argparse.Namespace) -> int:
+    checker = Checker(args.lexicon)
+    rule = next((r for r in checker.lexicon.rules if r.id == args.rule_id), None)
+    if rule is None:
+        raise CliError(f"no rule with id {args.rule_id!r}")
+    print(f"{rule.id}  {rule.subtype}  {rule.severity.value}  ({checker.lexicon.sources[rule.id]})")
+    if rule.name:
+        print(f"名称：{rule.name}")
+    print(f"说明：{rule.message}")
+    if rule.description:
+        print(rule.description)
+    if rule.source:
+        print(f"依据：{rule.source}")
+    if rule.rewrite.text:
+        print(f"改写（{rule.rewrite.scope}）：{rule.rewrite.text}")
+    for e in rule.examples.fire:
+        print(f"  应命中：{e.text}")
+    for e in rule.examples.clean:
+        print(f"  不应命中：{e.text}")
+    return EXIT_OK
+
+
+def cmd_rules_test(args: argparse.Namespace) -> int:
+    from .selftest import run_rule_examples
+
+    dirs = args.dirs
+    checker = Checker(dirs)
+    own = {r.id for r in checker.lexicon.rules if not dirs or any(
+        str(Path(checker.lexicon.sources[r.id]).resolve()).startswith(str(Path(d).resolve())) for d in dirs)}
+    failures = run_rule_examples(checker, only=own)
+    for line in failures:
+        print(f"FAIL {line}")
+    print(f"{len(own)} rules checked, {len(failures)} failed")
+    return EXIT_VIOLATION if failures else EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        from .server import run
+    except ImportError as exc:
+        raise CliError(f"the server needs extra packages: pip install 'tonecheck[server]' ({exc.name} missing)") from None
+    run(host=args.host, port=args.port, workers=args.workers)
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,436 @@
+"""The matching engine: one multi-pattern pass decides what else runs.
+
+Every literal a rule needs (terms, regex anchors, sequence elements,
+exceptions) goes into one Aho-Corasick automaton. A check runs that
+automaton once over the normalised text; only rules with hits go on, and
+only they may ask for jieba tokens (token boundaries keep 热狗 from firing
+on 狗) or run their regexes. A clean utterance with no cue costs one pass.
+"""
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import ahocorasick_rs
+import regex
+
+from . import pii
+from .lexicon import Lexicon, expand_regex, expand_terms
+from .models import Category, Finding, Severity
+from .normalize import Normalized, normalize
+from .rewrite import apply_fixes, extract_facts, render, resolve_overlaps
+from .rules import Rule
+from .tokenizer import Tokenizer, make_tokenizer
+
+REGEX_TIMEOUT_S = 0.05
+NEGATION_WINDOW = 8
+_SENTENCE_END = frozenset("。！？!?；;\n\r")
+_CLAUSE_END = _SENTENCE_END | frozenset("，,：:、 \t")
+_QUOTE_PAIRS = {"“": "”", "「": "」", "『": "』", "‘": "’", "《": "》"}
+_NEG_BLOCKERS = ("就", "的话", "否则", "不然", "但", "可是", "不过")
+_QUESTION = regex.compile(r"[吗嘛?？]|误会|是不是.{0,3}$")
+
+# Replacement used when a rule's own rewrite still leaves a violation.
+FALLBACK = {
+    Category.threat: "请您尽快安排还款；如有困难，我们可以一起商量还款方案。",
+    Category.insult: "请您尽快处理欠款，如有困难可以和我们沟通。",
+    Category.sarcasm: "请问您这边什么时候方便处理欠款？",
+    Category.privacy: "麻烦您转告他尽快联系我们，谢谢。",
+    Category.conduct: "请通过官方渠道办理还款；如有困难，我们可以为您申请合适的还款方案。",
+}
+
+
+@dataclass(slots=True)
+class _Compiled:
+    rule: Rule
+    regexes: tuple[regex.Pattern, ...] = ()
+    unless: tuple[regex.Pattern, ...] = ()
+    requires: tuple[regex.Pattern, ...] = ()
+    n_seq: int = 0
+
+
+@dataclass(slots=True)
+class Candidate:
+    rule: Rule
+    start: int  # normalised
+    end: int
+    cue: str
+    identifier: str | None = None
+    valid: bool | None = None
+    confidence: float = 0.0
+
+
+@dataclass
+class _Doc:
+    norm: Normalized
+    tokenizer: Tokenizer
+    _tokens: list[tuple[int, int]] | None = None
+    _starts: set[int] = field(default_factory=set)
+    _ends: set[int] = field(default_factory=set)
+    _tok_starts: list[int] = field(default_factory=list)
+    _clauses: list[int] | None = None
+    _sentences: list[int] | None = None
+    _quotes: list[tuple[int, int]] | None = None
+
+    @property
+    def text(self) -> str:
+        return self.norm.text
+
+    def tokens(self) -> list[tuple[int, int]]:
+        if self._tokens is None:
+            self._tokens = self.tokenizer.tokenize(self.text)
+            self._starts = {s for s, _ in self._tokens}
+            self._ends = {e for _, e in self._tokens}
+            self._tok_starts = [s for s, _ in self._tokens]
+        return self._tokens
+
+    def aligned(self, s: int, e: int) -> bool:
+        self.tokens()
+        return s in self._starts and e in self._ends
+
+    def token_index(self, pos: int) -> int:
+        self.tokens()
+        return bisect.bisect_right(self._tok_starts, pos) - 1
+
+    def _bounds(self, ends: frozenset[str], with_breaks: bool) -> list[int]:
+        cuts = {0, len(self.text)}
+        for i, ch in enumerate(self.text):
+            if ch in ends:
+                cuts.add(i)
+                cuts.add(i + 1)
+        if with_breaks:
+            cuts.update(self.norm.breaks)
+        return sorted(cuts)
+
+    def clause(self, s: int, e: int) -> tuple[int, int]:
+        if self._clauses is None:
+            self._clauses = self._bounds(_CLAUSE_END, True)
+        return self._enclose(self._clauses, s, e, _CLAUSE_END)
+
+    def sentence(self, s: int, e: int) -> tuple[int, int]:
+        if self._sentences is None:
+            self._sentences = self._bounds(_SENTENCE_END, False)
+        return self._enclose(self._sentences, s, e, _SENTENCE_END)
+
+    def _enclose(self, cuts: list[int], s: int, e: int, ends: frozenset[str]) -> tuple[int, int]:
+        lo = cuts[max(0, bisect.bisect_right(cuts, s) - 1)]
+        hi = cuts[min(len(cuts) - 1, bisect.bisect_left(cuts, max(e, s + 1)))]
+        # skip leading delimiters
+        while lo < hi and self.text[lo] in ends:
+            lo += 1
+        return lo, max(hi, e)
+
+    def in_quotes(self, s: int, e: int) -> bool:
+        if self._quotes is None:
+            self._quotes = []
+            t = self.text
+            stack: list[tuple[str, int]] = []
+            straight = -1
+            for i, ch in enumerate(t):
+                if ch in _QUOTE_PAIRS:
+                    stack.append((_QUOTE_PAIRS[ch], i))
+                elif stack and ch == stack[-1][0]:
+                    _, o = stack.pop()
+                    self._quotes.append((o, i))
+                elif ch == '"':
+                    if straight < 0:
+                        straight = i
+                    else:
+                        self._quotes.append((straight, i))
+                        straight = -1
+        return any(o < s and e <= c for o, c in self._quotes)
+
+
+class Engine:
+    """Compiled rules plus the automaton and tokenizer they share."""
+
+    def __init__(self, lexicon: Lexicon, rules: Iterable[Rule] | None = None, *,
+                 tokenizer: str | None = None, regex_timeout: float = REGEX_TIMEOUT_S,
+                 shared_tokenizer: Tokenizer | None = None) -> None:
+        self.lexicon = lexicon
+        self.rules: list[Rule] = list(rules if rules is not None else lexicon.rules)
+        self.regex_timeout = regex_timeout
+        classes = lexicon.classes
+        self.negators = tuple(sorted(classes.get("negator", ()), key=len, reverse=True))
+        self.reported = tuple(classes.get("reported_speech", ()))
+        literal_ids: dict[str, int] = {}
+        owners: list[list[tuple[int, str]]] = []
+
+        def add(s: str, ri: int, role: str) -> None:
+            if s not in literal_ids:
+                literal_ids[s] = len(owners)
+                owners.append([])
+            owners[literal_ids[s]].append((ri, role))
+
+        self.compiled: list[_Compiled] = []
+        for ri, rule in enumerate(self.rules):
+            c = _Compiled(rule)
+            for t in expand_terms(rule.terms, classes):
+                add(t, ri, "term")
+            for t in expand_terms(rule.anchors, classes):
+                add(t, ri, "anchor")
+            for k, el in enumerate(rule.sequence):
+                for t in expand_terms(el, classes):
+                    add(t, ri, f"seq{k}")
+            for t in expand_terms(rule.exceptions, classes):
+                add(t, ri, "exc")
+            c.regexes = tuple(regex.compile(expand_regex(p, classes)) for p in rule.patterns)
+            c.unless = tuple(regex.compile(expand_regex(p, classes)) for p in rule.unless)
+            c.requires = tuple(regex.compile(expand_regex(p, classes)) for p in rule.requires)
+            c.n_seq = len(rule.sequence)
+            self.compiled.append(c)
+        self._literals = list(literal_ids)
+        self._owners = [tuple(o) for o in owners]
+        self._ac = ahocorasick_rs.AhoCorasick(self._literals or ["\x00"], matchkind=ahocorasick_rs.MatchKind.Standard)
+        words = [w for w in self._literals if len(w) > 1 and not any(c.isspace() for c in w)]
+        self.tokenizer = shared_tokenizer or make_tokenizer(tokenizer, words)
+        self._applicable: dict[tuple, tuple[bool, ...]] = {}
+
+    # -- public ---------------------------------------------------------------------------
+
+    def run(self, text: str, role: str, counterpart: str, channel: str,
+            context: frozenset[str] = frozenset()) -> tuple[list[Finding], str, bool]:
+        norm = normalize(text)
+        findings, truncated = self._findings(norm, role, counterpart, channel, context)
+        rewrite = self._rewrite(text, norm, findings, role, counterpart, channel, context)
+        return findings, rewrite, truncated
+
+    # -- matching -------------------------------------------------------------------------
+
+    def _applicable_mask(self, role: str, counterpart: str, channel: str, context: frozenset[str]) -> tuple[bool, ...]:
+        key = (role, counterpart, channel, context)
+        mask = self._applicable.get(key)
+        if mask is None:
+            out = []
+            for c in self.compiled:
+                r = c.rule
+                ok = (role in r.roles
+                      and (not r.counterparts or counterpart in r.counterparts)
+                      and (not r.channels or channel in r.channels)
+                      and all(f in context for f in r.context)
+                      and (role == "agent" or r.category is Category.risk))
+                out.append(ok)
+            mask = tuple(out)
+            if len(self._applicable) < 512:
+                self._applicable[key] = mask
+        return mask
+
+    def _findings(self, norm: Normalized, role: str, counterpart: str, channel: str,
+                  context: frozenset[str]) -> tuple[list[Finding], bool]:
+        text = norm.text
+        if not text:
+            return [], False
+        mask = self._applicable_mask(role, counterpart, channel, context)
+        per_rule: dict[int, dict[str, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
+        for pid, s, e in self._ac.find_matches_as_indexes(text, overlapping=True):
+            for ri, kind in self._owners[pid]:
+                if mask[ri]:
+                    per_rule[ri][kind].append((s, e))
+        if not per_rule:
+            return [], False
+        doc = _Doc(norm, self.tokenizer)
+        truncated = False
+        cands: list[Candidate] = []
+        for ri, hits in per_rule.items():
+            c = self.compiled[ri]
+            try:
+                raw = list(self._match_rule(c, hits, doc))
+            except TimeoutError:
+                truncated = True
+                continue
+            exc = hits.get("exc", ())
+            for cand in raw:
+                if self._keep(c, cand, doc, exc):
+                    cands.append(cand)
+        return self._to_findings(cands, doc, counterpart, context), truncated
+
+    def _match_rule(self, c: _Compiled, hits: dict[str, list[tuple[int, int]]], doc: _Doc) -> Iterable[Candidate]:
+        rule = c.rule
+        text = doc.text
+        if rule.kind == "terms":
+            for s, e in hits.get("term", ()):
+                if rule.boundary == "token" and not doc.aligned(s, e):
+                    continue
+                yield Candidate(rule, s, e, text[s:e], confidence=rule.confidence)
+        elif rule.kind == "regex":
+            if not hits.get("anchor"):
+                return
+            for rx in c.regexes:
+                for m in rx.finditer(text, timeout=self.regex_timeout):
+                    s, e = m.span("hit") if "hit" in rx.groupindex and m.group("hit") is not None else m.span()
+                    if e <= s:
+                        continue
+                    if rule.boundary == "token" and not doc.aligned(s, e):
+                        continue
+                    ident = m.group("num") if "num" in rx.groupindex else None
+                    cand = Candidate(rule, s, e, text[s:e], identifier=ident, confidence=rule.confidence)
+                    if rule.validator:
+                        has_ctx = "ctx" in rx.groupindex and m.group("ctx") is not None
+                        cand.valid = pii.validate(rule.validator, ident or text[s:e])
+                        if cand.valid is False and not has_ctx:
+                            continue
+                        if cand.valid:
+                            cand.confidence = min(1.0, rule.confidence + 0.1)
+                        elif cand.valid is False:
+                            cand.confidence = max(0.3, rule.confidence - 0.2)
+                    yield cand
+        else:
+            yield from self._match_sequence(c, hits, doc)
+
+    def _match_sequence(self, c: _Compiled, hits: dict[str, list[tuple[int, int]]], doc: _Doc) -> Iterable[Candidate]:
+        rule = c.rule
+        lists = []
+        for k in range(c.n_seq):
+            h = hits.get(f"seq{k}")
+            if not h:
+                return
+            if rule.boundary == "token":
+                h = [x for x in h if doc.aligned(*x)]
+                if not h:
+                    return
+            lists.append(sorted(h))
+        for first in lists[0]:
+            chain = [first]
+            for lst in lists[1:]:
+                prev_end = chain[-1][1]
+                nxt = None
+                for s, e in lst:
+                    if s < prev_end:
+                        continue
+                    gap = doc.token_index(s) - doc.token_index(prev_end - 1) - 1 if s > prev_end else 0
+                    if gap <= rule.max_gap:
+                        nxt = (s, e)
+                    break
+                if nxt is None:
+                    break
+                chain.append(nxt)
+            if len(chain) == len(lists):
+                s, e = chain[0][0], chain[-1][1]
+                yield Candidate(rule, s, e, doc.text[s:e], confidence=rule.confidence)
+
+    # -- context filters ------------------------------------------------------------------
+
+    def _keep(self, c: _Compiled, cand: Candidate, doc: _Doc, exc: Iterable[tuple[int, int]]) -> bool:
+        rule = c.rule
+        s, e = cand.start, cand.end
+        for xs, xe in exc:
+            if xs < e and s < xe:
+                return False
+        if c.unless or c.requires:
+            ss, se = doc.sentence(s, e)
+            sent = doc.text[ss:se]
+            if any(rx.search(sent, timeout=self.regex_timeout) for rx in c.unless):
+                return False
+            if not all(rx.search(sent, timeout=self.regex_timeout) for rx in c.requires):
+                return False
+        if rule.negation and self._negated(doc, s):
+            return False
+        if rule.quotes and rule.category is not Category.risk:
+            if doc.in_quotes(s, e) or self._reported(doc, s, e):
+                return False
+        return True
+
+    def _negated(self, doc: _Doc, s: int) -> bool:
+        if not self.negators:
+            return False
+        cs, _ = doc.clause(s, s + 1)
+        lo = max(cs, s - NEGATION_WINDOW)
+        window = doc.text[lo:s]
+        for neg in self.negators:
+            i = window.rfind(neg)
+            if i >= 0:
+                between = window[i + len(neg):]
+                if not any(b in between for b in _NEG_BLOCKERS):
+                    return True
+        return False
+
+    def _reported(self, doc: _Doc, s: int, e: int) -> bool:
+        if not self.reported:
+            return False
+        ss, se = doc.sentence(s, e)
+        before = doc.text[ss:s]
+        for marker in self.reported:
+            i = before.rfind(marker)
+            if i < 0:
+                continue
+            between = before[i + len(marker):]
+            about_us = "我们" in between or between.startswith("我") or "咱们" in between
+            sent_rest = doc.text[ss:min(len(doc.text), se + 12)]
+            if ("你" not in between and "您" not in between) and (about_us or _QUESTION.search(sent_rest)):
+                return True
+        return False
+
+    # -- findings -------------------------------------------------------------------------
+
+    def _to_findings(self, cands: list[Candidate], doc: _Doc, counterpart: str, context: frozenset[str]) -> list[Finding]:
+        cands.sort(key=lambda c: (-c.rule.severity.rank, -c.confidence, -(c.end - c.start), c.start, c.rule.id))
+        kept: list[Candidate] = []
+        for cand in cands:
+            if any(k.rule.subtype == cand.rule.subtype and k.start < cand.end and cand.start < k.end for k in kept):
+                continue
+            kept.append(cand)
+        kept.sort(key=lambda c: (c.start, c.end, c.rule.id))
+        norm = doc.norm
+        out: list[Finding] = []
+        for cand in kept:
+            rule = cand.rule
+            os_, oe = norm.span(cand.start, cand.end)
+            scope = rule.rewrite.scope
+            if scope == "span":
+                fs, fe = cand.start, cand.end
+            elif scope == "clause":
+                fs, fe = doc.clause(cand.start, cand.end)
+            else:
+                fs, fe = doc.sentence(cand.start, cand.end)
+            ofs, ofe = norm.span(fs, fe)
+            facts = extract_facts(norm.original[ofs:ofe], cand.identifier)
+            suggestion = render(rule.rewrite.text, facts)
+            ctx = []
+            if rule.counterparts:
+                ctx.append(f"听话人：{counterpart}")
+            if rule.context:
+                ctx.append("对话上下文：" + "、".join(sorted(set(rule.context) & context)))
+            if cand.valid is True:
+                ctx.append("号码校验通过")
+            elif cand.valid is False:
+                ctx.append("号码未通过校验，但上下文表明是证件/卡号")
+            expl = f"规则 {rule.id}{'（' + rule.name + '）' if rule.name else ''} 命中「{norm.original[os_:oe]}」"
+            if ctx:
+                expl += "；" + "；".join(ctx)
+            out.append(Finding(
+                rule_id=rule.id, category=rule.category, subtype=rule.subtype, severity=rule.severity,
+                confidence=round(cand.confidence, 3), start=os_, end=oe, text=norm.original[os_:oe],
+                message=rule.message, suggestion=suggestion, fix_start=ofs, fix_end=ofe,
+                auto_apply=rule.rewrite.auto_apply, explanation=expl, source=rule.source,
+            ))
+        return out
+
+    # -- rewrites -------------------------------------------------------------------------
+
+    def _rewrite(self, text: str, norm: Normalized, findings: list[Finding], role: str, counterpart: str,
+                 channel: str, context: frozenset[str]) -> str:
+        viol = [f for f in findings if f.is_violation]
+        if not viol:
+            return text
+        fixes = resolve_overlaps([(f.fix_start, f.fix_end, f.suggestion, f.severity.rank) for f in viol])
+        out = apply_fixes(text, fixes)
+        again, _ = self._findings(normalize(out), role, counterpart, channel, context)
+        left = [f for f in again if f.is_violation]
+        if left:
+            n2 = normalize(out)
+            doc = _Doc(n2, self.tokenizer)
+            fb = []
+            for f in left:
+                s = bisect.bisect_left(n2.origin, f.start)
+                e = max(s + 1, bisect.bisect_left(n2.origin, f.end))
+                ss, se = doc.sentence(s, min(e, len(n2.text)))
+                os_, oe = n2.span(ss, se)
+                fb.append((os_, oe, FALLBACK[f.category], 3))
+            out = apply_fixes(out, resolve_overlaps(fb))
+        return out or FALLBACK[Category.threat]
+
+
+def severity_of(name: str) -> Severity:
+    return Severity(name)

@@ -1,0 +1,189 @@
+"""Loading lexicon files: word classes, rules and conversation signals.
+
+A lexicon directory holds TOML files. Each file may define
+
+* ``[classes]``: reusable word classes (``family = ["爸爸", "妈妈", ...]``);
+  a class may include another as ``"{other}"``;
+* ``[[rule]]``: rules (see :class:`tonecheck.rules.Rule`);
+* ``[[signal]]``: dialogue cues that change the conversation context
+  (see :class:`tonecheck.context.Signal`).
+
+``{name}`` inside a term expands to every word of the class; inside a regex
+it becomes a non-capturing alternation. Errors name the file and rule id.
+"""
+from __future__ import annotations
+
+import itertools
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Iterable
+
+import regex
+from pydantic import ValidationError
+
+from .context import Signal
+from .normalize import fold_char
+from .rules import Rule
+
+CLASS_REF = regex.compile(r"\{([a-z_][a-z0-9_]*)\}")
+MAX_EXPANSION = 20000
+
+
+class LexiconError(ValueError):
+    """A lexicon file is malformed; the message names the file and the rule."""
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    rules: tuple[Rule, ...]
+    classes: dict[str, tuple[str, ...]]
+    signals: tuple[Signal, ...]
+    sources: dict[str, str] = field(default_factory=dict)  # rule id -> file
+
+
+def bundled_dir() -> Path:
+    try:
+        p = Path(str(resources.files("tonecheck.lexicons")))
+        if any(p.glob("*.toml")):
+            return p
+    except ModuleNotFoundError:
+        pass
+    return Path(__file__).resolve().parents[2] / "lexicons"
+
+
+def fold(term: str) -> str:
+    return "".join(fold_char(c) for c in term)
+
+
+def load_lexicons(dirs: Iterable[Path | str] = (), *, include_bundled: bool = True) -> Lexicon:
+    paths: list[Path] = []
+    all_dirs = ([bundled_dir()] if include_bundled else []) + [Path(d) for d in dirs]
+    for d in all_dirs:
+        if d.is_file():
+            paths.append(d)
+        elif d.is_dir():
+            paths.extend(sorted(d.glob("*.toml")))
+        else:
+            raise LexiconError(f"{d}: lexicon directory not found")
+    raw_classes: dict[str, list[str]] = {}
+    class_src: dict[str, Path] = {}
+    raw_rules: list[tuple[Path, dict]] = []
+    raw_signals: list[tuple[Path, dict]] = []
+    for p in paths:
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise LexiconError(f"{p}: not valid TOML: {exc}") from None
+        unknown = set(data) - {"classes", "rule", "signal", "meta"}
+        if unknown:
+            raise LexiconError(f"{p}: unknown top-level key(s): {', '.join(sorted(unknown))}")
+        for name, words in data.get("classes", {}).items():
+            if not CLASS_REF.fullmatch("{" + name + "}"):
+                raise LexiconError(f"{p}: class name {name!r} must be lower_snake_case")
+            if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+                raise LexiconError(f"{p}: class {name!r} must be a list of strings")
+            if name in raw_classes:
+                raise LexiconError(f"{p}: class {name!r} already defined in {class_src[name]}")
+            raw_classes[name] = words
+            class_src[name] = p
+        raw_rules.extend((p, r) for r in data.get("rule", []))
+        raw_signals.extend((p, s) for s in data.get("signal", []))
+
+    classes = _resolve_classes(raw_classes)
+    rules: list[Rule] = []
+    sources: dict[str, str] = {}
+    for p, r in raw_rules:
+        rid = r.get("id", "?") if isinstance(r, dict) else "?"
+        try:
+            rule = Rule.model_validate(r)
+        except ValidationError as exc:
+            raise LexiconError(f"{p}: rule {rid}: {_first_error(exc)}") from None
+        if rule.id in sources:
+            raise LexiconError(f"{p}: rule {rule.id}: duplicate id (also in {sources[rule.id]})")
+        try:
+            _check_refs(rule, classes)
+        except LexiconError as exc:
+            raise LexiconError(f"{p}: rule {rule.id}: {exc}") from None
+        rules.append(rule)
+        sources[rule.id] = str(p)
+    signals: list[Signal] = []
+    for p, s in raw_signals:
+        try:
+            signals.append(Signal.model_validate(s))
+        except ValidationError as exc:
+            raise LexiconError(f"{p}: signal {s.get('id', '?')}: {_first_error(exc)}") from None
+    return Lexicon(tuple(rules), classes, tuple(signals), sources)
+
+
+def _first_error(exc: ValidationError) -> str:
+    e = exc.errors()[0]
+    loc = ".".join(str(x) for x in e["loc"])
+    return f"{loc}: {e['msg']}" if loc else e["msg"]
+
+
+def _resolve_classes(raw: dict[str, list[str]]) -> dict[str, tuple[str, ...]]:
+    done: dict[str, tuple[str, ...]] = {}
+
+    def resolve(name: str, stack: tuple[str, ...]) -> tuple[str, ...]:
+        if name in done:
+            return done[name]
+        if name in stack:
+            raise LexiconError(f"class {name!r} includes itself ({' -> '.join(stack + (name,))})")
+        if name not in raw:
+            raise LexiconError(f"unknown class {{{name}}} (referenced from {stack[-1] if stack else '?'})")
+        out: list[str] = []
+        for w in raw[name]:
+            out.extend(_expand(w, lambda n: resolve(n, stack + (name,))))
+        done[name] = tuple(dict.fromkeys(fold(w) for w in out if w))
+        return done[name]
+
+    for n in raw:
+        resolve(n, ())
+    return done
+
+
+def _expand(term: str, lookup) -> list[str]:
+    parts = CLASS_REF.split(term)
+    # parts alternate literal, class name, literal, ...
+    options: list[tuple[str, ...]] = []
+    for i, part in enumerate(parts):
+        options.append(lookup(part) if i % 2 else (part,))
+    total = 1
+    for o in options:
+        total *= max(1, len(o))
+    if total > MAX_EXPANSION:
+        raise LexiconError(f"term {term!r} expands to {total} strings (limit {MAX_EXPANSION})")
+    return ["".join(p) for p in itertools.product(*options)]
+
+
+def expand_terms(terms: Iterable[str], classes: dict[str, tuple[str, ...]]) -> list[str]:
+    out: list[str] = []
+    for t in terms:
+        out.extend(fold(x) for x in _expand(t, lambda n: _lookup(n, classes)))
+    return list(dict.fromkeys(x for x in out if x))
+
+
+def expand_regex(pattern: str, classes: dict[str, tuple[str, ...]]) -> str:
+    def sub(m: regex.Match) -> str:
+        words = sorted(_lookup(m.group(1), classes), key=len, reverse=True)
+        return "(?:" + "|".join(regex.escape(w) for w in words) + ")"
+
+    return CLASS_REF.sub(sub, pattern)
+
+
+def _lookup(name: str, classes: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    if name not in classes:
+        raise LexiconError(f"unknown class {{{name}}}")
+    return classes[name]
+
+
+def _check_refs(rule: Rule, classes: dict[str, tuple[str, ...]]) -> None:
+    for t in rule.terms + rule.anchors + rule.exceptions + [x for el in rule.sequence for x in el]:
+        expand_terms([t], classes)
+    for p in rule.patterns + rule.unless + rule.requires:
+        try:
+            regex.compile(expand_regex(p, classes))
+        except regex.error as exc:
+            raise LexiconError(f"bad regex {p!r}: {exc}") from None

@@ -1,0 +1,90 @@
+"""Compliant rewrites: fill a rule's template with the facts it replaces.
+
+Facts (amounts, dates, card tails) found in the text a fix removes are offered
+to the template as {amount}, {date}, {tail4}, {masked}; a [bracketed] part of
+a template is kept only when every placeholder in it has a value. Fixes are
+applied once, in one pass, and never overlap.
+"""
+from __future__ import annotations
+
+import regex
+
+from . import pii
+
+_NUM = r"(?:\d[\d,]*(?:\.\d+)?|[零一二两三四五六七八九十百千万几]+)"
+AMOUNT_RE = regex.compile(rf"{_NUM}多?(?:万多?|千多?)?(?:元|块钱|块)|{_NUM}(?:万|千)多?(?=[，。,\s]|$|了|的|没|未|逾)")
+DATE_RE = regex.compile(
+    r"\d{4}年\d{1,2}月\d{1,2}[日号]|\d{1,2}月\d{1,2}[日号]|\d{1,2}[日号](?:前|之前)?"
+    r"|(?:今天|明天|后天|本周[一二三四五六日天]?|下周[一二三四五六日天]?|这周[一二三四五六日天]?|月底|月初|周[一二三四五六日])"
+    r"(?:上午|下午|晚上|中午)?(?:\d{1,2}点|[一二三四五六七八九十]{1,3}点)?(?:前|之前)?"
+)
+TAIL_RE = regex.compile(r"尾号\s*\d{4}")
+_PLACEHOLDER = regex.compile(r"\{(amount|date|tail4|masked)\}")
+_OPTIONAL = regex.compile(r"\[([^\[\]]*)\]")
+
+
+def extract_facts(text: str, identifier: str | None = None) -> dict[str, str]:
+    facts: dict[str, str] = {}
+    if m := AMOUNT_RE.search(text):
+        facts["amount"] = m.group(0)
+    if m := DATE_RE.search(text):
+        facts["date"] = m.group(0)
+    if m := TAIL_RE.search(text):
+        facts["tail4"] = m.group(0)[-4:]
+    if identifier:
+        facts["tail4"] = pii.tail4(identifier)
+        facts["masked"] = pii.mask_identifier(identifier)
+    return facts
+
+
+def render(template: str, facts: dict[str, str]) -> str:
+    def optional(m: regex.Match) -> str:
+        inner = m.group(1)
+        names = _PLACEHOLDER.findall(inner)
+        if names and all(n in facts for n in names):
+            return inner
+        return "" if names else inner
+
+    out = _OPTIONAL.sub(optional, template)
+    return _PLACEHOLDER.sub(lambda m: facts.get(m.group(1), ""), out)
+
+
+def apply_fixes(text: str, fixes: list[tuple[int, int, str]]) -> str:
+    """Apply non-overlapping (start, end, replacement) fixes to ``text``."""
+    out: list[str] = []
+    pos = 0
+    for s, e, rep in sorted(fixes):
+        if s < pos:
+            continue  # overlapping fix: the caller resolved these; skip defensively
+        out.append(text[pos:s])
+        out.append(rep)
+        pos = e
+    out.append(text[pos:])
+    return tidy("".join(out))
+
+
+_PUNCT_RUN = regex.compile(r"([，,；;、])\s*[，,；;、]+")
+_LEADING = regex.compile(r"^[\s，,；;、。]+")
+_BEFORE_END = regex.compile(r"[，,；;、]+(?=[。！？!?]|$)")
+_DOUBLE_END = regex.compile(r"([。！？!?])[，,；;、。]+")
+
+
+def tidy(text: str) -> str:
+    """Clean up punctuation left behind by deletions and replacements."""
+    t = _PUNCT_RUN.sub(r"\1", text)
+    t = _DOUBLE_END.sub(r"\1", t)
+    t = _BEFORE_END.sub("", t)
+    t = _LEADING.sub("", t)
+    return t.strip()
+
+
+def resolve_overlaps(fixes: list[tuple[int, int, str, int]]) -> list[tuple[int, int, str]]:
+    """Keep non-overlapping fixes, preferring wider ones (a clause fix covers a span fix).
+
+    ``fixes`` items are (start, end, replacement, priority).
+    """
+    chosen: list[tuple[int, int, str, int]] = []
+    for f in sorted(fixes, key=lambda f: (-(f[1] - f[0]), -f[3], f[0])):
+        if all(f[1] <= c[0] or f[0] >= c[1] for c in chosen):
+            chosen.append(f)
+    return [(s, e, r) for s, e, r, _ in sorted(chosen)]
