@@ -22,6 +22,15 @@ EXIT_OK, EXIT_VIOLATION, EXIT_ERROR = 0, 1, 2
 _SPEAKER_ZH = {"agent": "坐席", "customer": "客户"}
 
 
+def _checker(lexicons: list[str]) -> Checker:
+    """The cached default checker unless extra lexicons are asked for."""
+    if not lexicons:
+        from . import default_checker
+
+        return default_checker()
+    return Checker(lexicons)
+
+
 class CliError(Exception):
     """A usage or input problem: printed as one line, exit code 2."""
 
@@ -111,7 +120,7 @@ def _read_source(path: str) -> tuple[str, str]:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    checker = Checker(args.lexicon)
+    checker = _checker(args.lexicon)
     worst = 0
     threshold = Severity(args.fail_on).rank
     for path in args.paths:
@@ -145,7 +154,7 @@ def cmd_draft(args: argparse.Namespace) -> int:
     text = args.text if args.text is not None else sys.stdin.read().strip()
     if not text:
         raise CliError("draft: empty text")
-    checker = Checker(args.lexicon)
+    checker = _checker(args.lexicon)
     res = checker.check(text, role=args.role, counterpart=args.counterpart, channel=args.channel)
     if not args.show_pii:
         res = mask_result(res)
@@ -220,7 +229,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_rules_list(args: argparse.Namespace) -> int:
-    checker = Checker(args.lexicon)
+    checker = _checker(args.lexicon)
     for r in checker.lexicon.rules:
         src = Path(checker.lexicon.sources[r.id]).name
         print(f"{r.id}\t{r.subtype}\t{r.severity.value}\t{src}")
@@ -228,7 +237,7 @@ def cmd_rules_list(args: argparse.Namespace) -> int:
 
 
 def cmd_rules_show(args: argparse.Namespace) -> int:
-    checker = Checker(args.lexicon)
+    checker = _checker(args.lexicon)
     rule = next((r for r in checker.lexicon.rules if r.id == args.rule_id), None)
     if rule is None:
         raise CliError(f"no rule with id {args.rule_id!r}")

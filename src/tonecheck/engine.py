@@ -183,7 +183,8 @@ class Engine:
             self.compiled.append(c)
         self._literals = list(literal_ids)
         self._owners = [tuple(o) for o in owners]
-        self._ac = ahocorasick_rs.AhoCorasick(self._literals or ["\x00"], matchkind=ahocorasick_rs.MatchKind.Standard)
+        self._ac = (ahocorasick_rs.AhoCorasick(self._literals, matchkind=ahocorasick_rs.MatchKind.Standard)
+                    if self._literals else None)
         words = [w for w in self._literals if len(w) > 1 and not any(c.isspace() for c in w)]
         self.tokenizer = shared_tokenizer or make_tokenizer(tokenizer, words)
         self._applicable: dict[tuple, tuple[bool, ...]] = {}
@@ -220,7 +221,7 @@ class Engine:
     def _findings(self, norm: Normalized, role: str, counterpart: str, channel: str,
                   context: frozenset[str]) -> tuple[list[Finding], bool]:
         text = norm.text
-        if not text:
+        if not text or self._ac is None:
             return [], False
         mask = self._applicable_mask(role, counterpart, channel, context)
         per_rule: dict[int, dict[str, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))

@@ -35,6 +35,12 @@ class LexiconError(ValueError):
     """A lexicon file is malformed; the message names the file and the rule."""
 
 
+class _ClassError(LexiconError):
+    def __init__(self, name: str, msg: str) -> None:
+        super().__init__(msg)
+        self.name = name
+
+
 @dataclass(frozen=True)
 class Lexicon:
     rules: tuple[Rule, ...]
@@ -91,7 +97,10 @@ def load_lexicons(dirs: Iterable[Path | str] = (), *, include_bundled: bool = Tr
         raw_rules.extend((p, r) for r in data.get("rule", []))
         raw_signals.extend((p, s) for s in data.get("signal", []))
 
-    classes = _resolve_classes(raw_classes)
+    try:
+        classes = _resolve_classes(raw_classes)
+    except _ClassError as exc:
+        raise LexiconError(f"{class_src[exc.name]}: {exc}") from None
     rules: list[Rule] = []
     sources: dict[str, str] = {}
     for p, r in raw_rules:
@@ -130,9 +139,9 @@ def _resolve_classes(raw: dict[str, list[str]]) -> dict[str, tuple[str, ...]]:
         if name in done:
             return done[name]
         if name in stack:
-            raise LexiconError(f"class {name!r} includes itself ({' -> '.join(stack + (name,))})")
+            raise _ClassError(stack[0], f"class {name!r} includes itself ({' -> '.join(stack + (name,))})")
         if name not in raw:
-            raise LexiconError(f"unknown class {{{name}}} (referenced from {stack[-1] if stack else '?'})")
+            raise _ClassError(stack[-1], f"class {stack[-1]!r}: unknown class {{{name}}}")
         out: list[str] = []
         for w in raw[name]:
             out.extend(_expand(w, lambda n: resolve(n, stack + (name,))))

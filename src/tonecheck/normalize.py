@@ -99,8 +99,8 @@ def normalize(text: str) -> Normalized:
     for i, ch in enumerate(text):
         chars.append(fold_char(ch))
         origin.append(i)
-    chars, origin = _spoken_digits(chars, origin)
     chars, origin, breaks = _drop_separators(chars, origin)
+    chars, origin = _spoken_digits(chars, origin)
     chars, origin = _collapse_repeats(chars, origin)
     return Normalized("".join(chars), tuple(origin), breaks, text)
 
@@ -123,23 +123,22 @@ def _spoken_digits(chars: list[str], origin: list[int]) -> tuple[list[str], list
                     spoken += 1
                 elif c.isascii() and c.isdigit():
                     digits.append((c, origin[j]))
-                elif c in _DIGIT_JOINERS and j + 1 < n and digits and (
-                        chars[j + 1] in _SPOKEN_DIGITS or (chars[j + 1].isascii() and chars[j + 1].isdigit())):
-                    digits.append((c, origin[j]))  # keep joiner for now
+                elif c in _DIGIT_JOINERS and digits:
+                    k = j
+                    while k < n and chars[k] in _DIGIT_JOINERS and k - j < 3:
+                        k += 1
+                    if k < n and (chars[k] in _SPOKEN_DIGITS or (chars[k].isascii() and chars[k].isdigit())):
+                        j = k  # skip the joiners; the digit after them is read next
+                        continue
+                    break
                 else:
                     break
                 j += 1
             real = [d for d in digits if d[0].isdigit()]
             if spoken and len(real) >= _MIN_SPOKEN_RUN:
                 for c, o in digits:
-                    if c.isdigit():
-                        out_c.append(c)
-                        out_o.append(o)
-                    elif c == "杠" or c == "—":
-                        continue  # spoken dash between digits
-                    else:
-                        out_c.append(c)
-                        out_o.append(o)
+                    out_c.append(c)
+                    out_o.append(o)
                 i = j
                 continue
             out_c.extend(chars[i:j] if j > i else chars[i:i + 1])

@@ -1,0 +1,65 @@
+import re
+
+from hypothesis import assume, given, settings, strategies as st
+
+from tonecheck.normalize import normalize
+
+EVASIONS = [
+    ("傻 逼", "傻逼"),
+    ("傻*逼", "傻逼"),
+    ("ｓｂ", "sb"),
+    ("S B", "sb"),
+    ("你這個騙子", "你这个骗子"),
+    ("操操操", "操"),
+    ("幺三八", "138"),
+    ("幺三八 两四六七 杠 一二三四", "13824671234"),
+    ("尾号幺三八六", "尾号1386"),
+]
+
+
+def test_evasion_forms_fold_to_canonical():
+    for raw, canon in EVASIONS:
+        assert normalize(raw).text == canon, raw
+
+
+def test_masks_decimals_and_clause_punctuation_survive():
+    assert normalize("138****5678").text == "138****5678"
+    assert normalize("6222 **** **** 0128").text == "6222 **** **** 0128"
+    assert normalize("合计9,412.35元").text == "合计9,412.35元"
+    assert normalize("好的。我知道了").text == "好的。我知道了"
+    assert normalize("天天").text == "天天"  # two repeats are words, not evasion
+
+
+def test_amounts_with_units_are_not_spoken_digit_runs():
+    assert normalize("欠了三万二").text == "欠了三万二"
+
+
+def test_span_maps_back_to_original_characters():
+    raw = "你 个 傻 * 逼"
+    n = normalize(raw)
+    i = n.text.index("傻逼")
+    s, e = n.span(i, i + 2)
+    assert raw[s] == "傻" and raw[e - 1] == "逼"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_offset_map_is_total_and_monotonic(text):
+    n = normalize(text)
+    assert len(n.origin) == len(n.text)
+    assert all(0 <= o < len(text) for o in n.origin)
+    assert all(a <= b for a, b in zip(n.origin, n.origin[1:]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("你您个傻逼骗子老赖 *·-一二三四五六七八九幺两0123456789abcSB，。？傻傻傻還錢"))))
+def test_normalisation_is_idempotent(text):
+    once = normalize(text).text
+    assert normalize(once).text == once
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("我们会按规定安排还款日期您好谢谢,。"))))
+def test_canonical_text_round_trips_unchanged(text):
+    assume(not re.search(r"(.)\1\1", text))  # 3+ repeats are folded by design
+    assert normalize(text).text == text
