@@ -28,6 +28,8 @@ REGEX_TIMEOUT_S = 0.05
 NEGATION_WINDOW = 8
 _SENTENCE_END = frozenset("。！？!?；;\n\r")
 _CLAUSE_END = _SENTENCE_END | frozenset("，,：:、 \t")
+_CLAUSE_RX = regex.compile("[" + regex.escape("".join(_CLAUSE_END)) + "]")
+_SENTENCE_RX = regex.compile("[" + regex.escape("".join(_SENTENCE_END)) + "]")
 _QUOTE_PAIRS = {"“": "”", "「": "」", "『": "』", "‘": "’", "《": "》"}
 _NEG_BLOCKERS = ("就", "的话", "否则", "不然", "但", "可是", "不过")
 _QUESTION = regex.compile(r"[吗嘛?？]|误会|是不是.{0,3}$")
@@ -96,10 +98,10 @@ class _Doc:
 
     def _bounds(self, ends: frozenset[str], with_breaks: bool) -> list[int]:
         cuts = {0, len(self.text)}
-        for i, ch in enumerate(self.text):
-            if ch in ends:
-                cuts.add(i)
-                cuts.add(i + 1)
+        rx = _CLAUSE_RX if ends is _CLAUSE_END else _SENTENCE_RX
+        for m in rx.finditer(self.text):
+            cuts.add(m.start())
+            cuts.add(m.end())
         if with_breaks:
             cuts.update(self.norm.breaks)
         return sorted(cuts)
