@@ -1,0 +1,47 @@
+"""The wheel must carry the lexicons and work from any directory."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(ROOT)],
+                   check=True, capture_output=True)
+    (whl,) = out.glob("tonecheck-*.whl")
+    return whl
+
+
+def test_wheel_contains_lexicons_and_marker(wheel):
+    names = zipfile.ZipFile(wheel).namelist()
+    lex = sorted(Path(n).name for n in names if n.startswith("tonecheck/lexicons/") and n.endswith(".toml"))
+    src = sorted(p.name for p in (ROOT / "lexicons").glob("*.toml"))
+    assert lex == src
+    assert "tonecheck/lexicons/t2s.tsv" in names
+    assert "tonecheck/py.typed" in names
+
+
+@pytest.mark.slow
+def test_wheel_installs_and_runs_in_a_fresh_venv(wheel, tmp_path):
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    py = env_dir / "bin" / "python"
+    subprocess.run([str(py), "-m", "pip", "install", "-q", str(wheel)], check=True, capture_output=True, timeout=600)
+    workdir = tmp_path / "elsewhere"
+    workdir.mkdir()
+    probe = ("import tonecheck, sys; r = tonecheck.check('你个傻逼，再不还钱试试', counterpart='debtor'); "
+             "assert r.findings, r; assert 'site-packages' in tonecheck.__file__, tonecheck.__file__; print('ok')")
+    done = subprocess.run([str(py), "-c", probe], cwd=workdir, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "ok" in done.stdout, done.stderr
+    cli = subprocess.run([str(env_dir / "bin" / "tonecheck"), "draft", "你个傻逼"], cwd=workdir,
+                         capture_output=True, text=True, timeout=120)
+    assert cli.returncode == 1 and "建议改写" in cli.stdout, cli.stderr
