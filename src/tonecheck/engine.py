@@ -88,9 +88,23 @@ class _Doc:
             self._tok_starts = [s for s, _ in self._tokens]
         return self._tokens
 
-    def aligned(self, s: int, e: int) -> bool:
-        self.tokens()
-        return s in self._starts and e in self._ends
+    def aligned(self, s: int, e: int, own_words: frozenset[str] = frozenset()) -> bool:
+        """True unless the span cuts through a word that is not one of ours.
+
+        A cut inside a token that is itself a lexicon term (our terms are
+        added to the tokenizer, so 你个傻逼 may come out as one token) is fine;
+        a cut inside a dictionary word (热狗, 杀毒软件) is not.
+        """
+        toks = self.tokens()
+        if s not in self._starts:
+            ts, te = toks[self.token_index(s)]
+            if self.text[ts:te] not in own_words:
+                return False
+        if e not in self._ends:
+            ts, te = toks[self.token_index(e - 1)]
+            if self.text[ts:te] not in own_words:
+                return False
+        return True
 
     def token_index(self, pos: int) -> int:
         self.tokens()
@@ -187,8 +201,13 @@ class Engine:
         self._owners = [tuple(o) for o in owners]
         self._ac = (ahocorasick_rs.AhoCorasick(self._literals, matchkind=ahocorasick_rs.MatchKind.Standard)
                     if self._literals else None)
-        words = [w for w in self._literals if len(w) > 1 and not any(c.isspace() for c in w)]
+        # Terms that need token boundaries become tokenizer words, so they
+        # segment whole; anchors and regexes do not need boundaries.
+        words = sorted({w for w, o in zip(self._literals, self._owners)
+                        if len(w) > 1 and not any(c.isspace() for c in w)
+                        and any(kind != "anchor" for _, kind in o)})
         self.tokenizer = shared_tokenizer or make_tokenizer(tokenizer, words)
+        self._own_words = self.tokenizer.words
         self._applicable: dict[tuple, tuple[bool, ...]] = {}
 
     # -- public ---------------------------------------------------------------------------
@@ -254,7 +273,7 @@ class Engine:
         text = doc.text
         if rule.kind == "terms":
             for s, e in hits.get("term", ()):
-                if rule.boundary == "token" and not doc.aligned(s, e):
+                if rule.boundary == "token" and not doc.aligned(s, e, self._own_words):
                     continue
                 yield Candidate(rule, s, e, text[s:e], confidence=rule.confidence)
         elif rule.kind == "regex":
@@ -265,7 +284,7 @@ class Engine:
                     s, e = m.span("hit") if "hit" in rx.groupindex and m.group("hit") is not None else m.span()
                     if e <= s:
                         continue
-                    if rule.boundary == "token" and not doc.aligned(s, e):
+                    if rule.boundary == "token" and not doc.aligned(s, e, self._own_words):
                         continue
                     ident = m.group("num") if "num" in rx.groupindex else None
                     cand = Candidate(rule, s, e, text[s:e], identifier=ident, confidence=rule.confidence)
@@ -290,7 +309,7 @@ class Engine:
             if not h:
                 return
             if rule.boundary == "token":
-                h = [x for x in h if doc.aligned(*x)]
+                h = [x for x in h if doc.aligned(x[0], x[1], self._own_words)]
                 if not h:
                     return
             lists.append(sorted(h))

@@ -19,6 +19,7 @@ TERM_FREQ = 2000
 
 class Tokenizer(Protocol):
     name: str
+    words: frozenset[str]  # the lexicon terms added as words
 
     def tokenize(self, text: str) -> list[tuple[int, int]]:
         """Token spans (start, end) over ``text``, covering it contiguously."""
@@ -31,11 +32,12 @@ class JiebaTokenizer:
     def __init__(self, words: Iterable[str] = ()) -> None:
         import jieba
 
+        self.words = frozenset(words)
         logging.getLogger("jieba").setLevel(logging.ERROR)
         jieba.setLogLevel(logging.ERROR)
         self._tk = jieba.Tokenizer()
         self._tk.initialize()
-        for w in words:
+        for w in self.words:
             if len(w) > 1 and not self._tk.FREQ.get(w):
                 self._tk.add_word(w, freq=TERM_FREQ)
 
@@ -49,8 +51,9 @@ class RJiebaTokenizer:
     def __init__(self, words: Iterable[str] = ()) -> None:
         import rjieba
 
+        self.words = frozenset(words)
         self._tk = rjieba.Jieba()
-        for w in words:
+        for w in self.words:
             if len(w) > 1 and not self._tk.has_word(w):
                 self._tk.add_word(w, TERM_FREQ, None)
 
