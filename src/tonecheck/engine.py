@@ -363,6 +363,9 @@ class Engine:
         for neg in self.negators:
             i = window.rfind(neg)
             if i >= 0:
+                p = lo + i
+                if len(neg) >= 2 and neg[0] in "不没" and p > 0 and doc.text[p - 1] == neg[1]:
+                    continue  # A-not-A question (是不是 / 会不会 / 有没有), not a negation
                 between = window[i + len(neg):]
                 if not any(b in between for b in _NEG_BLOCKERS):
                     return True
