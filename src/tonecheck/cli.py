@@ -64,11 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="exit 1 when a violation at or above this severity is found (default: low)")
         sp.add_argument("--show-pii", action="store_true", help="print identifiers unmasked (default: masked)")
 
-    c = sub.add_parser("check", help="check conversation files (JSON or 坐席：/客户： text) or - for stdin")
+    c = sub.add_parser("check", help="check transcripts (JSON, JSONL, CSV/TSV, text, SRT, xlsx; files or directories; - for stdin)")
     c.add_argument("paths", nargs="+", metavar="PATH")
-    c.add_argument("--format", choices=["text", "json", "jsonl"], default="text")
+    from .batch.command import add_check_arguments
+
+    add_check_arguments(c)
     common(c)
-    c.set_defaults(func=cmd_check)
+    c.set_defaults(func=cmd_check, fail_on=None)
 
     d = sub.add_parser("draft", help="check one message draft and print the rewrite")
     d.add_argument("text", nargs="?", help="the draft (default: read stdin)")
@@ -92,8 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
     rs.add_argument("--lexicon", action="append", default=[], metavar="DIR")
     rs.set_defaults(func=cmd_rules_show)
     rt = rsub.add_parser("test", help="validate lexicon files and run their examples")
-    rt.add_argument("dirs", nargs="*", metavar="DIR", help="lexicon directories (default: the bundled ones)")
+    rt.add_argument("dirs", nargs="*", metavar="DIR",
+                    help="lexicon directories (default: the config's lexicons, else the bundled ones)")
     rt.set_defaults(func=cmd_rules_test)
+    for sp in (rl, rs, rt):
+        sp.add_argument("--config", metavar="FILE", help="config file (default: ./tonecheck.toml or pyproject.toml)")
+        sp.add_argument("--no-config", action="store_true", help="ignore config files in the current directory")
 
     sv = sub.add_parser("serve", help="run the HTTP service (needs tonecheck[server])")
     sv.add_argument("--host", default="127.0.0.1")
@@ -120,6 +126,17 @@ def _read_source(path: str) -> tuple[str, str]:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    """The batch QA run: see :mod:`tonecheck.batch.command`."""
+    from .batch.command import UsageError, cmd_check as batch_check
+
+    try:
+        return batch_check(args)
+    except UsageError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _cmd_check_single(args: argparse.Namespace) -> int:
+    """The pre-batch single-file check (kept for reference; not wired to the parser)."""
     checker = _checker(args.lexicon)
     worst = 0
     threshold = Severity(args.fail_on).rank
@@ -228,18 +245,44 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _rules_checker(args: argparse.Namespace):
+    """The checker the config file describes (lexicons, enable/disable, severities, allow-list)."""
+    from .batch.command import UsageError, config_from_args
+    from .batch.runner import build_checker
+
+    try:
+        cfg = config_from_args(args)
+    except UsageError as exc:
+        raise CliError(str(exc)) from None
+    return build_checker(cfg), cfg
+
+
 def cmd_rules_list(args: argparse.Namespace) -> int:
-    checker = _checker(args.lexicon)
-    for r in checker.lexicon.rules:
+    from .batch.contact import contact_rules
+
+    checker, cfg = _rules_checker(args)
+    for r in checker.rules:
         src = Path(checker.lexicon.sources[r.id]).name
         print(f"{r.id}\t{r.subtype}\t{r.severity.value}\t{src}")
+    for r in contact_rules(cfg):
+        print(f"{r['id']}\t{r['subtype']}\t{r['severity']}\t(contact policy)")
     return EXIT_OK
 
 
 def cmd_rules_show(args: argparse.Namespace) -> int:
-    checker = _checker(args.lexicon)
-    rule = next((r for r in checker.lexicon.rules if r.id == args.rule_id), None)
+    from .batch.contact import contact_rules
+
+    checker, cfg = _rules_checker(args)
+    rule = next((r for r in checker.rules if r.id == args.rule_id), None)
     if rule is None:
+        cr = next((r for r in contact_rules(cfg) if r["id"] == args.rule_id), None)
+        if cr is not None:
+            print(f"{cr['id']}  {cr['subtype']}  {cr['severity']}  (contact policy, from call metadata)")
+            print(f"说明：{cr['message']}")
+            print(f"依据：{cr['source']}")
+            return EXIT_OK
+        if any(r.id == args.rule_id for r in checker.lexicon.rules):
+            raise CliError(f"rule {args.rule_id!r} is disabled by the configuration")
         raise CliError(f"no rule with id {args.rule_id!r}")
     print(f"{rule.id}  {rule.subtype}  {rule.severity.value}  ({checker.lexicon.sources[rule.id]})")
     if rule.name:
@@ -261,8 +304,17 @@ def cmd_rules_show(args: argparse.Namespace) -> int:
 def cmd_rules_test(args: argparse.Namespace) -> int:
     from .selftest import run_rule_examples
 
-    dirs = args.dirs
-    checker = Checker(dirs)
+    from .batch.command import UsageError, config_from_args
+
+    try:
+        cfg = config_from_args(args)
+    except UsageError as exc:
+        raise CliError(str(exc)) from None
+    dirs = args.dirs or cfg.lexicons
+    for d in dirs:
+        if not Path(d).is_dir():
+            raise CliError(f"{d}: not a directory")
+    checker = Checker(dirs, allow=cfg.allow)
     own = {r.id for r in checker.lexicon.rules if not dirs or any(
         str(Path(checker.lexicon.sources[r.id]).resolve()).startswith(str(Path(d).resolve())) for d in dirs)}
     failures = run_rule_examples(checker, only=own)

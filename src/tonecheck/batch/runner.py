@@ -1,0 +1,351 @@
+"""The batch run: discover files, read and check them in a process pool, then
+apply the contact policy and scores across the batch.
+
+Every input file ends up in ``report["files"]`` with a status (``ok``,
+``error``, ``skipped`` or ``not_processed`` after an interrupt) and every
+conversation read in ``report["conversations"]`` with ``ok`` or ``error``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import signal
+import sys
+import time
+from collections import Counter
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, Callable
+
+from .. import __version__
+from ..checker import Checker, InputError
+from ..models import Conversation, Finding
+from ..pii import mask_text, mask_text_preserving
+from .config import BatchConfig
+from .contact import contact_findings
+from .readers import EXTENSIONS, ConvError, Speakers, read_path
+from .scoring import aggregate, score_findings
+
+REPORT_SCHEMA = "tonecheck.batch/1"
+
+
+@dataclass
+class RunOptions:
+    config: BatchConfig = field(default_factory=BatchConfig)
+    input_format: str | None = None
+    jobs: int = 0                 # 0: os.cpu_count()
+    show_pii: bool = False
+    progress: Callable[[dict[str, Any]], None] | None = None
+
+
+# -- discovery --------------------------------------------------------------------------------
+
+def discover(paths: list[str]) -> list[dict[str, Any]]:
+    """File entries in input order: {"path", "status": None|"error"|"skipped", "error"}."""
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+
+    def add(path: str, status: str | None = None, error: str | None = None) -> None:
+        key = os.path.realpath(path) if path != "-" else "-"
+        if key in seen:
+            return
+        seen.add(key)
+        out.append({"path": path, "status": status, "error": error})
+
+    for p in paths:
+        if p == "-":
+            add("-")
+            continue
+        path = Path(p)
+        if path.is_dir():
+            found = False
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    if name.startswith(".") or name.startswith("~$"):
+                        continue
+                    fp = os.path.join(root, name)
+                    found = True
+                    if Path(name).suffix.lower() in EXTENSIONS:
+                        add(fp)
+                    else:
+                        add(fp, "skipped", "not a transcript file extension")
+            if not found:
+                add(p, "error", "empty directory")
+        elif path.is_file():
+            add(p)
+        elif path.exists():
+            add(p, "error", "not a regular file")
+        else:
+            add(p, "error", "no such file or directory")
+    return out
+
+
+# -- per-file work (runs in workers) -------------------------------------------------------------
+
+_STATE: dict[str, Any] = {}
+
+
+def _init_state(checker: Checker, opts: RunOptions) -> None:
+    cfg = opts.config
+    _STATE.update(checker=checker, speakers=Speakers(cfg.agent_labels, cfg.customer_labels),
+                  columns=cfg.columns, input_format=opts.input_format, show_pii=opts.show_pii)
+
+
+def _worker_init() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # the parent decides what an interrupt means
+
+
+def _contact_key(v: Any) -> str | None:
+    if v in (None, ""):
+        return None
+    return hashlib.sha256(str(v).strip().encode()).hexdigest()[:16]
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, (dt.datetime, dt.date, dt.time)):
+        return v.isoformat(sep=" ") if isinstance(v, dt.datetime) else v.isoformat()
+    if isinstance(v, (str, int, float, bool)) or v is None:
+        return v
+    return str(v)
+
+
+def _mask_turn(text: str, findings: list[Finding]) -> tuple[str, list[Finding]]:
+    from ..pii import mask_span_preserving
+
+    chars = list(mask_text_preserving(text))
+    for f in findings:
+        if f.subtype == "privacy.pii_exposure":
+            chars[f.start:f.end] = mask_span_preserving(text[f.start:f.end])
+    masked = "".join(chars)
+    return masked, [f.model_copy(update={"text": masked[f.start:f.end]}) for f in findings]
+
+
+def check_one(conv: Conversation | ConvError, file_shown: str) -> dict[str, Any]:
+    """One conversation record (JSON-ready)."""
+    show = _STATE["show_pii"]
+    if isinstance(conv, ConvError):
+        return {"file": file_shown, "id": conv.id, "status": "error", "error": conv.reason if show else mask_text(conv.reason),
+                "turns": [], "findings": []}
+    meta = {k: _jsonable(v) for k, v in conv.metadata.items()}
+    rec: dict[str, Any] = {"file": file_shown, "id": conv.id, "status": "ok", "error": None,
+                           "counterpart": conv.counterpart, "channel": conv.channel,
+                           "agent_id": meta.get("agent_id"), "call_start": meta.get("call_start"),
+                           "outcome": meta.get("outcome"), "_contact_key": _contact_key(meta.get("contact_id"))}
+    cid = meta.get("contact_id")
+    rec["contact_id"] = None if cid in (None, "") else (str(cid) if show else mask_text_preserving(str(cid)))
+    extra = {k: v for k, v in meta.items() if k not in ("agent_id", "call_start", "outcome", "contact_id")}
+    rec["metadata"] = extra if show else {k: mask_text(str(v)) if isinstance(v, str) else v for k, v in extra.items()}
+    try:
+        res = _STATE["checker"].check_conversation(conv)
+    except InputError as exc:
+        return {**rec, "status": "error", "error": str(exc).splitlines()[0], "turns": [], "findings": []}
+    turns, findings = [], []
+    for i, (u, r) in enumerate(zip(conv.utterances, res.utterances)):
+        text, fs = (r.text, r.findings) if show else _mask_turn(r.text, r.findings)
+        rewrite = r.rewrite if show else mask_text_preserving(r.rewrite)
+        turns.append({"speaker": r.role, "text": text, "start": u.start, "end": u.end,
+                      "counterpart": res.counterparts[i] if i < len(res.counterparts) else None,
+                      "rewrite": rewrite if r.violations else None, "truncated": r.truncated})
+        for f in fs:
+            findings.append({"turn": i, "speaker": r.role, "time": u.start, **f.model_dump(mode="json")})
+    rec["turns"] = turns
+    rec["findings"] = findings
+    return rec
+
+
+def process_file(entry: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Read and check one file; never raises for bad content."""
+    t0 = time.perf_counter()
+    path = entry["path"]
+    shown = path
+    data = entry.get("data")
+    fr = read_path(path if path != "-" else "-", input_format=_STATE["input_format"], speakers=_STATE["speakers"],
+                   columns=_STATE["columns"], data=data, display=shown)
+    file_entry: dict[str, Any] = {"path": shown, "format": fr.format or None, "encoding": fr.encoding,
+                                  "status": "error" if fr.error else "ok", "error": fr.error,
+                                  "conversations": 0, "conversation_errors": 0,
+                                  "unknown_labels": dict(fr.unknown_labels)}
+    records = []
+    for item in fr.items:
+        try:
+            rec = check_one(item, shown)
+        except Exception as exc:  # a bug must not stop the batch; report it on the conversation
+            rec = {"file": shown, "id": getattr(item, "id", "?"), "status": "error",
+                   "error": f"internal error: {type(exc).__name__}: {str(exc)[:200]}", "turns": [], "findings": []}
+        records.append(rec)
+    file_entry["conversations"] = len(records)
+    file_entry["conversation_errors"] = sum(r["status"] == "error" for r in records)
+    if records and file_entry["conversation_errors"] == len(records) and not fr.error:
+        file_entry["status"] = "error"
+        file_entry["error"] = "no conversation could be read: " + records[0]["error"]
+    file_entry["seconds"] = round(time.perf_counter() - t0, 4)
+    return file_entry, records
+
+
+def _safe_process(entry: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    try:
+        return process_file(entry)
+    except Exception as exc:
+        return ({"path": entry["path"], "format": None, "encoding": None, "status": "error",
+                 "error": f"internal error: {type(exc).__name__}: {str(exc)[:200]}", "conversations": 0,
+                 "conversation_errors": 0, "unknown_labels": {}}, [])
+
+
+# -- the run ---------------------------------------------------------------------------------
+
+def build_checker(cfg: BatchConfig) -> Checker:
+    kw = cfg.checker_kwargs()
+    if not any((kw["lexicon_dirs"], kw["enable"] is not None, kw["disable"], kw["severity"], kw["allow"])):
+        from .. import default_checker
+
+        return default_checker()
+    return Checker(**kw)
+
+
+def run_batch(paths: list[str], opts: RunOptions, *, checker: Checker | None = None,
+              stdin_data: bytes | None = None) -> dict[str, Any]:
+    """Run the whole batch and return the report (a JSON-ready dict)."""
+    t0 = time.perf_counter()
+    started = dt.datetime.now(dt.timezone.utc)
+    cfg = opts.config
+    entries = discover(paths)
+    checker = checker or build_checker(cfg)
+    _init_state(checker, opts)
+    todo = [i for i, e in enumerate(entries) if e["status"] is None]
+    for e in entries:
+        if e["path"] == "-":
+            e["data"] = stdin_data if stdin_data is not None else b""
+    results: dict[int, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+    jobs = opts.jobs or os.cpu_count() or 1
+    jobs = max(1, min(jobs, len(todo) or 1))
+    stats = {"files_total": len(todo), "files_done": 0, "conversations": 0, "errors": 0, "elapsed": 0.0}
+    interrupted = False
+
+    def done(i: int, res: tuple[dict[str, Any], list[dict[str, Any]]]) -> None:
+        results[i] = res
+        stats["files_done"] += 1
+        stats["conversations"] += len(res[1])
+        stats["errors"] += (res[0]["status"] == "error") + sum(r["status"] == "error" for r in res[1])
+        stats["elapsed"] = time.perf_counter() - t0
+        if opts.progress:
+            opts.progress(stats)
+
+    try:
+        if jobs == 1 or any(entries[i]["path"] == "-" for i in todo):
+            for i in todo:
+                done(i, _safe_process(entries[i]))
+        else:
+            pool = ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork"), initializer=_worker_init)
+            try:
+                pending = {pool.submit(_safe_process, entries[i]): i for i in todo}
+                while pending:
+                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in finished:
+                        i = pending.pop(fut)
+                        try:
+                            done(i, fut.result())
+                        except Exception as exc:   # a crashed worker (BrokenProcessPool)
+                            done(i, ({"path": entries[i]["path"], "format": None, "encoding": None, "status": "error",
+                                      "error": f"worker failed: {type(exc).__name__}", "conversations": 0,
+                                      "conversation_errors": 0, "unknown_labels": {}}, []))
+            except KeyboardInterrupt:
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+            pool.shutdown(wait=True)
+    except KeyboardInterrupt:
+        interrupted = True
+
+    files: list[dict[str, Any]] = []
+    records: list[dict[str, Any]] = []
+    for i, e in enumerate(entries):
+        if i in results:
+            fe, recs = results[i]
+            files.append(fe)
+            records.extend(recs)
+        elif e["status"] is None:
+            files.append({"path": e["path"], "format": None, "encoding": None, "status": "not_processed",
+                          "error": "interrupted before this file was checked", "conversations": 0,
+                          "conversation_errors": 0, "unknown_labels": {}})
+        else:
+            files.append({"path": e["path"], "format": None, "encoding": None, "status": e["status"],
+                          "error": e["error"], "conversations": 0, "conversation_errors": 0, "unknown_labels": {}})
+    return finish_report(files, records, cfg, interrupted=interrupted, started=started,
+                         elapsed=time.perf_counter() - t0, jobs=jobs, checker=checker)
+
+
+def finish_report(files: list[dict[str, Any]], records: list[dict[str, Any]], cfg: BatchConfig, *,
+                  interrupted: bool, started: dt.datetime, elapsed: float, jobs: int,
+                  checker: Checker | None = None) -> dict[str, Any]:
+    # contact policy across the batch (needs every record's metadata)
+    keyed = [(n, {"call_start": r.get("call_start"), "contact_id": r.get("_contact_key"), "outcome": r.get("outcome")})
+             for n, r in enumerate(records) if r["status"] == "ok"]
+    extra, warnings = contact_findings(keyed, cfg.contact, enable=cfg.enable, disable=cfg.disable,
+                                       severity=cfg.severity)
+    for n, r in enumerate(records):
+        r.pop("_contact_key", None)
+        if n in warnings:
+            r.setdefault("warnings", []).append(warnings[n])
+        for f in extra.get(n, []):
+            r["findings"].append({"turn": None, "speaker": None, "time": None, **f.model_dump(mode="json")})
+        if r["status"] == "ok":
+            fs = [Finding.model_validate({k: v for k, v in f.items() if k not in ("turn", "speaker", "time")})
+                  for f in r["findings"]]
+            r["score"] = score_findings(fs, cfg.scoring).as_dict()
+        else:
+            r["score"] = None
+    summary = summarize(files, records, elapsed)
+    summary["jobs"] = jobs
+    return {
+        "schema": REPORT_SCHEMA, "tonecheck_version": __version__,
+        "generated_at": started.isoformat(timespec="seconds"),
+        "partial": interrupted, "interrupted": interrupted,
+        "config": cfg.path, "tokenizer": getattr(checker, "tokenizer_name", None),
+        "scoring": {"start": cfg.scoring.start, "deductions": cfg.scoring.deductions, "rules": cfg.scoring.rules,
+                    "critical": cfg.scoring.critical, "pass_mark": cfg.scoring.pass_mark},
+        "summary": summary, "aggregates": aggregate(records), "files": files, "conversations": records,
+    }
+
+
+def summarize(files: list[dict[str, Any]], records: list[dict[str, Any]], elapsed: float) -> dict[str, Any]:
+    fstat = Counter(f["status"] for f in files)
+    cstat = Counter(r["status"] for r in records)
+    by_cat: Counter = Counter()
+    by_sev: Counter = Counter()
+    violations = risk = 0
+    for r in records:
+        for f in r["findings"]:
+            by_cat[f["category"]] += 1
+            if f["category"] == "risk":
+                risk += 1
+            else:
+                violations += 1
+                by_sev[f["severity"]] += 1
+    unknown: Counter = Counter()
+    for f in files:
+        unknown.update(f.get("unknown_labels") or {})
+    scores = [r["score"]["score"] for r in records if r.get("score")]
+    errors = [{"file": f["path"], "conversation": None, "error": f["error"]} for f in files
+              if f["status"] == "error" and not f.get("conversations")]
+    errors += [{"file": r["file"], "conversation": r["id"], "error": r["error"]} for r in records
+               if r["status"] == "error"]
+    n_ok = cstat.get("ok", 0)
+    return {
+        "files": {"total": len(files), **{k: fstat.get(k, 0) for k in ("ok", "error", "skipped", "not_processed")}},
+        "conversations": {"total": len(records), "ok": n_ok, "error": cstat.get("error", 0)},
+        "utterances": sum(len(r["turns"]) for r in records),
+        "findings_by_category": dict(sorted(by_cat.items())),
+        "violations_by_severity": {k: by_sev.get(k, 0) for k in ("high", "medium", "low")},
+        "violations": violations, "risk_signals": risk,
+        "conversations_with_violations": sum(1 for r in records if any(f["category"] != "risk" for f in r["findings"])),
+        "mean_score": round(sum(scores) / len(scores), 1) if scores else None,
+        "passed": sum(1 for r in records if r.get("score") and r["score"]["passed"]),
+        "critical": sum(1 for r in records if r.get("score") and r["score"]["critical"]),
+        "unknown_speaker_labels": dict(unknown.most_common()),
+        "errors": errors,
+        "elapsed_seconds": round(elapsed, 3),
+        "conversations_per_second": round(len(records) / elapsed, 1) if elapsed > 0 else None,
+    }
