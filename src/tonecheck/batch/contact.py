@@ -45,7 +45,14 @@ def parse_time(v: Any, tz: dt.timezone) -> dt.datetime | None:
         try:
             d = dt.datetime.fromisoformat(s)
         except ValueError:
-            return None
+            for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y%m%d %H:%M:%S", "%Y%m%d%H%M%S"):
+                try:
+                    d = dt.datetime.strptime(s, fmt)
+                    break
+                except ValueError:
+                    continue
+            else:
+                return None
     if d.tzinfo is not None:
         d = d.astimezone(tz).replace(tzinfo=None)
     return d
