@@ -17,6 +17,9 @@ CAT_ZH = {"threat": "威胁恐吓", "insult": "侮辱谩骂", "sarcasm": "讽刺
           "conduct": "违规操作", "contact": "联系频次/时段", "risk": "客户风险信号"}
 SEV_ZH = {"high": "高", "medium": "中", "low": "低"}
 SPEAKER_ZH = {"agent": "坐席", "customer": "客户"}
+CP_ZH = {"debtor": "本人", "third_party": "第三方", "unknown": "未声明（按对话推断）"}
+CH_ZH = {"call": "电话", "visit": "外访", "sms": "短信"}
+OUTCOME_ZH = {"answered": "接通", "unanswered": "未接通"}
 
 CSS = """
 :root{--ink:#1f2933;--mute:#6b7785;--line:#e4e7eb;--bg:#f5f7fa;--card:#fff;--accent:#2f4858}
@@ -50,6 +53,8 @@ tr.row:hover{background:#f7fafc}
 .tools input[type=search]{padding:7px 10px;border:1px solid #cbd2d9;border-radius:6px;min-width:260px;font:inherit}
 .tools select{padding:6px 8px;border:1px solid #cbd2d9;border-radius:6px;font:inherit;background:#fff}
 .tools .count{color:var(--mute);margin-left:auto}
+.tools button{padding:6px 12px;border:1px solid #cbd2d9;border-radius:6px;background:#fff;font:inherit;cursor:pointer}
+.tools button:hover{background:#f0f3f6}
 .score{display:inline-block;min-width:42px;text-align:center;border-radius:12px;padding:1px 8px;font-weight:600;color:#fff}
 .s-good{background:#1e8e5a}.s-mid{background:#d4a017}.s-bad{background:#c0392b}.s-none{background:#9aa5b1}
 .chip{display:inline-block;border-radius:10px;padding:0 7px;font-size:12px;color:#fff;margin:1px 2px 1px 0;white-space:nowrap}
@@ -104,6 +109,11 @@ JS = r"""
   }
   [q,cat,st,ag].forEach(function(e){if(e){e.addEventListener('input',apply);e.addEventListener('change',apply);}});
   if(q)apply();
+  var ov=document.getElementById('openviol'),ca=document.getElementById('closeall');
+  if(ov)ov.addEventListener('click',function(){document.querySelectorAll('details.conv[data-viol]').forEach(function(d){if(d.getAttribute('data-viol')!=='0')d.open=true;});});
+  if(ca)ca.addEventListener('click',function(){document.querySelectorAll('details.conv').forEach(function(d){d.open=false;});});
+  function openHash(){var h=location.hash.slice(1);if(h==='violations'){if(ov)ov.click();return;}var d=h&&document.getElementById(h);if(d&&d.tagName==='DETAILS')d.open=true;}
+  window.addEventListener('hashchange',openHash);openHash();
   document.querySelectorAll('#convs tbody tr').forEach(function(r){r.addEventListener('click',function(ev){
     if(ev.target.tagName==='A')return;var d=document.getElementById(r.getAttribute('data-target'));if(d){d.open=true;d.scrollIntoView({behavior:'smooth',block:'start'});}});});
 })();
@@ -217,9 +227,10 @@ def _conversation_detail(n: int, r: dict[str, Any], pass_mark: float) -> str:
             head += '<span class="sev sev-high">红线</span>'
     head += "</summary>"
     body = ['<div class="body">']
-    meta = [f"对象：{_e(r.get('counterpart'))}", f"渠道：{_e(r.get('channel'))}"]
+    meta = [f"对象：{_e(CP_ZH.get(r.get('counterpart'), r.get('counterpart')))}",
+            f"渠道：{_e(CH_ZH.get(r.get('channel'), r.get('channel')))}"]
     if r.get("outcome"):
-        meta.append(f"结果：{_e(r['outcome'])}")
+        meta.append(f"结果：{_e(OUTCOME_ZH.get(r['outcome'], r['outcome']))}")
     if r.get("contact_id"):
         meta.append(f"联系号码：{_e(r['contact_id'])}")
     if sc and sc["deductions"]:
@@ -243,7 +254,7 @@ def _conversation_detail(n: int, r: dict[str, Any], pass_mark: float) -> str:
     if r["status"] == "ok" and not r["turns"]:
         body.append('<p class="muted">（无对话内容：未接通的呼叫记录）</p>')
     body.append("</div>")
-    return f'<details class="conv" id="c{n}">{head}{"".join(body)}</details>'
+    return f'<details class="conv" id="c{n}" data-viol="{nv}">{head}{"".join(body)}</details>'
 
 
 def render_html(report: dict[str, Any]) -> str:
@@ -348,8 +359,10 @@ def render_html(report: dict[str, Any]) -> str:
                    f'<td class="num">{nr}</td><td>{chips}</td><td class="muted">{_e(r["file"])}</td><td>{status}</td></tr>')
     out.append("</tbody></table></div>")
     # details
-    out.append('<h2 class="section">会话详情</h2><p class="muted">点击会话展开：逐轮文本、命中片段（悬停查看规则）、原因与建议改写。'
-               '个人身份信息已脱敏。</p>')
+    out.append('<h2 class="section">会话详情</h2><div class="tools"><span class="muted">点击会话展开：逐轮文本、命中片段'
+               '（悬停查看规则）、原因与建议改写。个人身份信息已脱敏。</span>'
+               '<button id="openviol" type="button">展开全部有违规的会话</button>'
+               '<button id="closeall" type="button">全部收起</button></div>')
     out.extend(_conversation_detail(n, r, pass_mark) for n, r in enumerate(convs))
     other = [f for f in report["files"] if f["status"] in ("skipped", "not_processed")]
     if other:
