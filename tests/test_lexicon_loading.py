@@ -55,7 +55,7 @@ def test_missing_directory_is_an_error():
 
 
 def test_term_inside_longer_word_does_not_fire(team):
-    assert team.check("您那边是不是在卖热狗").findings == []
+    assert team.check("中午买了个热狗当午饭").findings == []
     assert [f.text for f in team.check("你就是条狗").findings] == ["狗"]
 
 
@@ -75,7 +75,7 @@ def test_rule_selection_and_severity_override():
 
 def test_sequence_rule_respects_gap_and_negation(team):
     assert team.check("你再不还我们明天就上门").findings
-    assert not team.check("你再不还的话我们真的没有办法只能按照流程明天就上门").findings  # gap too long
+    assert not team.check("你再不还款这件事情我们真的没有办法只能按照流程明天就上门").findings  # gap too long
     assert not team.check("我们不会上门的").findings
 
 
