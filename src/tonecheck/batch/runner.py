@@ -195,6 +195,34 @@ def _safe_process(entry: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str,
                  "conversation_errors": 0, "unknown_labels": {}}, [])
 
 
+def _process_chunk(entries: list[dict[str, Any]]) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    return [_safe_process(e) for e in entries]
+
+
+def _chunks(todo: list[int], entries: list[dict[str, Any]], jobs: int) -> list[list[int]]:
+    """Group small files into tasks of roughly equal size (fewer round trips to the pool);
+    about 8 tasks per worker keeps the load balanced and the progress bar moving."""
+    sizes = {}
+    for i in todo:
+        try:
+            sizes[i] = max(1, os.path.getsize(entries[i]["path"]))
+        except OSError:
+            sizes[i] = 1
+    target = max(1, sum(sizes.values()) // (jobs * 8))
+    out: list[list[int]] = []
+    cur: list[int] = []
+    acc = 0
+    for i in todo:
+        cur.append(i)
+        acc += sizes[i]
+        if acc >= target or len(cur) >= 64:
+            out.append(cur)
+            cur, acc = [], 0
+    if cur:
+        out.append(cur)
+    return out
+
+
 # -- the run ---------------------------------------------------------------------------------
 
 def build_checker(cfg: BatchConfig) -> Checker:
@@ -241,17 +269,20 @@ def run_batch(paths: list[str], opts: RunOptions, *, checker: Checker | None = N
         else:
             pool = ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork"), initializer=_worker_init)
             try:
-                pending = {pool.submit(_safe_process, entries[i]): i for i in todo}
+                pending = {pool.submit(_process_chunk, [entries[i] for i in chunk]): chunk
+                           for chunk in _chunks(todo, entries, jobs)}
                 while pending:
                     finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                     for fut in finished:
-                        i = pending.pop(fut)
+                        chunk = pending.pop(fut)
                         try:
-                            done(i, fut.result())
+                            outs = fut.result()
                         except Exception as exc:   # a crashed worker (BrokenProcessPool)
-                            done(i, ({"path": entries[i]["path"], "format": None, "encoding": None, "status": "error",
+                            outs = [({"path": entries[i]["path"], "format": None, "encoding": None, "status": "error",
                                       "error": f"worker failed: {type(exc).__name__}", "conversations": 0,
-                                      "conversation_errors": 0, "unknown_labels": {}}, []))
+                                      "conversation_errors": 0, "unknown_labels": {}}, []) for i in chunk]
+                        for i, res in zip(chunk, outs):
+                            done(i, res)
             except KeyboardInterrupt:
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise
