@@ -20,7 +20,7 @@ from . import pii
 from .lexicon import Lexicon, expand_regex, expand_terms
 from .models import Category, Finding, Severity
 from .normalize import Normalized, normalize
-from .rewrite import apply_fixes, extract_facts, render, resolve_overlaps
+from .rewrite import apply_fixes, extract_facts, keep_facts, render, resolve_overlaps
 from .rules import Rule
 from .tokenizer import Tokenizer, make_tokenizer
 
@@ -32,6 +32,7 @@ _CLAUSE_RX = regex.compile("[" + regex.escape("".join(_CLAUSE_END)) + "]")
 _SENTENCE_RX = regex.compile("[" + regex.escape("".join(_SENTENCE_END)) + "]")
 _QUOTE_PAIRS = {"“": "”", "「": "」", "『": "』", "‘": "’", "《": "》"}
 _NEG_BLOCKERS = ("就", "的话", "否则", "不然", "但", "可是", "不过")
+_RELAY_PREPS = frozenset("跟和对同给替")  # 跟他说 / 对你说 relay or announce; they do not report speech
 _QUESTION = regex.compile(r"[吗嘛?？]|误会|是不是.{0,3}$")
 
 # Replacement used when a rule's own rewrite still leaves a violation.
@@ -380,6 +381,8 @@ class Engine:
             i = before.rfind(marker)
             if i < 0:
                 continue
+            if i > 0 and before[i - 1] in _RELAY_PREPS:
+                continue  # 跟他说 / 对你说: an instruction or announcement, not reported speech
             between = before[i + len(marker):]
             about_us = "我们" in between or between.startswith("我") or "咱们" in between
             sent_rest = doc.text[ss:min(len(doc.text), se + 12)]
@@ -412,6 +415,8 @@ class Engine:
             ofs, ofe = norm.span(fs, fe)
             facts = extract_facts(norm.original[ofs:ofe], cand.identifier)
             suggestion = render(rule.rewrite.text, facts)
+            if rule.subtype != "privacy.third_party_disclosure":
+                suggestion = keep_facts(norm.original[ofs:ofe], suggestion)
             ctx = []
             if rule.counterparts:
                 ctx.append(f"听话人：{counterpart}")

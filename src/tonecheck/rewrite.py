@@ -37,6 +37,24 @@ def extract_facts(text: str, identifier: str | None = None) -> dict[str, str]:
     return facts
 
 
+def keep_facts(replaced: str, suggestion: str) -> str:
+    """Make sure amounts and dates in the replaced text survive the fix.
+
+    A template that already carries them ({amount}, {date}) is left alone;
+    otherwise a short factual lead-in is put before the suggestion.
+    """
+    amounts = [m.group(0) for m in AMOUNT_RE.finditer(replaced) if m.group(0) not in suggestion]
+    dates = [m.group(0) for m in DATE_RE.finditer(replaced) if m.group(0) not in suggestion]
+    if not amounts and not dates:
+        return suggestion
+    lead = ""
+    if amounts:
+        lead += f"您的欠款金额为{'、'.join(dict.fromkeys(amounts))}，"
+    if dates:
+        lead += f"约定的时间是{'、'.join(dict.fromkeys(dates))}，"
+    return lead + suggestion if suggestion else lead.rstrip("，")
+
+
 def render(template: str, facts: dict[str, str]) -> str:
     def optional(m: regex.Match) -> str:
         inner = m.group(1)
