@@ -21,10 +21,15 @@ from .lexicon import Lexicon, expand_regex, expand_terms
 from .models import Category, Finding, Severity
 from .normalize import Normalized, normalize
 from .rewrite import apply_fixes, extract_facts, keep_facts, render, resolve_overlaps
+from .prefilter import required_literals
 from .rules import Rule
 from .tokenizer import Tokenizer, make_tokenizer
 
 REGEX_TIMEOUT_S = 0.05
+# Regex searches on longer texts run with the timeout; on short ones the cost
+# of a runaway pattern is bounded and the timeout's bookkeeping would triple
+# the regex time.
+TIMEOUT_ABOVE_CHARS = 300
 NEGATION_WINDOW = 8
 _SENTENCE_END = frozenset("。！？!?；;\n\r")
 _CLAUSE_END = _SENTENCE_END | frozenset("，,：:、 \t")
@@ -52,6 +57,7 @@ class _Compiled:
     unless: tuple[regex.Pattern, ...] = ()
     requires: tuple[regex.Pattern, ...] = ()
     n_seq: int = 0
+    gated: tuple[bool, ...] = ()  # pattern k runs only if the automaton saw one of its required literals
 
 
 @dataclass(slots=True)
@@ -69,6 +75,7 @@ class Candidate:
 class _Doc:
     norm: Normalized
     tokenizer: Tokenizer
+    timeout: float | None = None  # regex time limit; None on short texts (a timeout check per step is costly)
     _tokens: list[tuple[int, int]] | None = None
     _starts: set[int] = field(default_factory=set)
     _ends: set[int] = field(default_factory=set)
@@ -193,7 +200,15 @@ class Engine:
                     add(t, ri, f"seq{k}")
             for t in expand_terms(rule.exceptions, classes):
                 add(t, ri, "exc")
-            c.regexes = tuple(regex.compile(expand_regex(p, classes)) for p in rule.patterns)
+            expanded = [expand_regex(p, classes) for p in rule.patterns]
+            c.regexes = tuple(regex.compile(p) for p in expanded)
+            gates = []
+            for k, p in enumerate(expanded):
+                lits = required_literals(p)
+                gates.append(lits is not None)
+                for lit in lits or ():
+                    add(lit, ri, f"pat{k}")
+            c.gated = tuple(gates)
             c.unless = tuple(regex.compile(expand_regex(p, classes)) for p in rule.unless)
             c.requires = tuple(regex.compile(expand_regex(p, classes)) for p in rule.requires)
             c.n_seq = len(rule.sequence)
@@ -206,7 +221,7 @@ class Engine:
         # segment whole; anchors and regexes do not need boundaries.
         words = sorted({w for w, o in zip(self._literals, self._owners)
                         if len(w) > 1 and not any(c.isspace() for c in w)
-                        and any(kind != "anchor" for _, kind in o)})
+                        and any(kind == "term" or kind == "exc" or kind.startswith("seq") for _, kind in o)})
         self.tokenizer = shared_tokenizer or make_tokenizer(tokenizer, words)
         self._own_words = self.tokenizer.words
         self._applicable: dict[tuple, tuple[bool, ...]] = {}
@@ -253,7 +268,7 @@ class Engine:
                     per_rule[ri][kind].append((s, e))
         if not per_rule:
             return [], False
-        doc = _Doc(norm, self.tokenizer)
+        doc = _Doc(norm, self.tokenizer, self.regex_timeout if len(text) > TIMEOUT_ABOVE_CHARS else None)
         truncated = False
         cands: list[Candidate] = []
         for ri, hits in per_rule.items():
@@ -280,8 +295,10 @@ class Engine:
         elif rule.kind == "regex":
             if not hits.get("anchor"):
                 return
-            for rx in c.regexes:
-                for m in rx.finditer(text, timeout=self.regex_timeout):
+            for k, rx in enumerate(c.regexes):
+                if c.gated[k] and f"pat{k}" not in hits:
+                    continue
+                for m in rx.finditer(text, timeout=doc.timeout):
                     s, e = m.span("hit") if "hit" in rx.groupindex and m.group("hit") is not None else m.span()
                     if e <= s:
                         continue
@@ -344,9 +361,9 @@ class Engine:
         if c.unless or c.requires:
             ss, se = doc.sentence(s, e)
             sent = doc.text[ss:se]
-            if any(rx.search(sent, timeout=self.regex_timeout) for rx in c.unless):
+            if any(rx.search(sent, timeout=doc.timeout) for rx in c.unless):
                 return False
-            if not all(rx.search(sent, timeout=self.regex_timeout) for rx in c.requires):
+            if not all(rx.search(sent, timeout=doc.timeout) for rx in c.requires):
                 return False
         if rule.negation and self._negated(doc, s):
             return False
