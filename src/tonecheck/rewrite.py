@@ -15,7 +15,7 @@ _NUM = r"(?:\d[\d,]*(?:\.\d+)?|[零一二两三四五六七八九十百千万几
 AMOUNT_RE = regex.compile(rf"{_NUM}多?(?:万多?|千多?)?(?:元|块钱|块)|{_NUM}(?:万|千)多?(?=[，。,\s]|$|了|的|没|未|逾)")
 DATE_RE = regex.compile(
     r"\d{4}年\d{1,2}月\d{1,2}[日号]|\d{1,2}月\d{1,2}[日号]|\d{1,2}[日号](?:前|之前)?"
-    r"|(?:今天|明天|后天|本周[一二三四五六日天]?|下周[一二三四五六日天]?|这周[一二三四五六日天]?|月底|月初|周[一二三四五六日])"
+    r"|(?:今天|明天|后天|(?:本周|下周|这周)(?:一(?![定直般样共起])|[二三四五六日天])?|月底|月初|周(?:一(?![定直般样共起])|[二三四五六日]))"
     r"(?:上午|下午|晚上|中午)?(?:\d{1,2}点|[一二三四五六七八九十]{1,3}点)?(?:前|之前)?"
 )
 TAIL_RE = regex.compile(r"尾号\s*\d{4}")
@@ -84,13 +84,16 @@ def apply_fixes(text: str, fixes: list[tuple[int, int, str]]) -> str:
 _PUNCT_RUN = regex.compile(r"([，,；;、])\s*[，,；;、]+")
 _LEADING = regex.compile(r"^[\s，,；;、。]+")
 _BEFORE_END = regex.compile(r"[，,；;、]+(?=[。！？!?]|$)")
-_DOUBLE_END = regex.compile(r"([。！？!?])[，,；;、。]+")
+_DOUBLE_END = regex.compile(r"([。！？!?])[，,；;、。！？!?]+")
+# Two fixes that produce the same polite sentence side by side: keep one.
+_REPEATED_SENTENCE = regex.compile(r"([^。！？!?]{4,}[。！？!?])\1+")
 
 
 def tidy(text: str) -> str:
     """Clean up punctuation left behind by deletions and replacements."""
     t = _PUNCT_RUN.sub(r"\1", text)
     t = _DOUBLE_END.sub(r"\1", t)
+    t = _REPEATED_SENTENCE.sub(r"\1", t)
     t = _BEFORE_END.sub("", t)
     t = _LEADING.sub("", t)
     return t.strip()
