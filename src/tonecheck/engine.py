@@ -35,6 +35,8 @@ _SENTENCE_END = frozenset("。！？!?；;\n\r")
 _CLAUSE_END = _SENTENCE_END | frozenset("，,：:、 \t")
 _CLAUSE_RX = regex.compile("[" + regex.escape("".join(_CLAUSE_END)) + "]")
 _SENTENCE_RX = regex.compile("[" + regex.escape("".join(_SENTENCE_END)) + "]")
+_NUMERIC_VALIDATORS = frozenset({"cn_id", "bank_card", "cn_mobile", "landline"})
+_DIGIT_RUN = regex.compile(r"\d{7}")
 _QUOTE_PAIRS = {"“": "”", "「": "」", "『": "』", "‘": "’", "《": "》"}
 _NEG_BLOCKERS = ("就", "的话", "否则", "不然", "但", "可是", "不过")
 _RELAY_PREPS = frozenset("跟和对同给替")  # 跟他说 / 对你说 relay or announce; they do not report speech
@@ -83,10 +85,16 @@ class _Doc:
     _clauses: list[int] | None = None
     _sentences: list[int] | None = None
     _quotes: list[tuple[int, int]] | None = None
+    _digits: bool | None = None
 
     @property
     def text(self) -> str:
         return self.norm.text
+
+    def has_digit_run(self) -> bool:
+        if self._digits is None:
+            self._digits = _DIGIT_RUN.search(self.text) is not None
+        return self._digits
 
     def tokens(self) -> list[tuple[int, int]]:
         if self._tokens is None:
@@ -295,6 +303,8 @@ class Engine:
         elif rule.kind == "regex":
             if not hits.get("anchor"):
                 return
+            if rule.validator in _NUMERIC_VALIDATORS and not doc.has_digit_run():
+                return  # a numeric identifier needs a run of digits; most text has none
             for k, rx in enumerate(c.regexes):
                 if c.gated[k] and f"pat{k}" not in hits:
                     continue

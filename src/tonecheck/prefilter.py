@@ -1,0 +1,150 @@
+"""Required literals of a regex, so the automaton can gate each pattern.
+
+A rule's anchors decide whether the rule runs at all; within a rule each
+pattern usually needs a more specific word (a harm verb, an institution).
+We parse the pattern (Python's ``re`` parser understands the syntax our
+lexicons use), collect the literal alternatives that every match must
+contain, and pick the most selective set. A pattern then runs only when the
+Aho-Corasick pass saw one of them. Anything the parser cannot read, or a
+pattern with no multi-character requirement, simply runs ungated.
+"""
+from __future__ import annotations
+
+import regex
+
+try:  # Python 3.11+
+    import re._constants as C
+    import re._parser as P
+except ImportError:  # pragma: no cover
+    import sre_constants as C  # type: ignore[no-redef]
+    import sre_parse as P  # type: ignore[no-redef]
+
+MAX_ALTERNATIVES = 400
+MIN_LEN = 1
+
+
+def required_literals(pattern: str) -> frozenset[str] | None:
+    """The best set of literals one of which every match contains, or None."""
+    try:
+        parsed = P.parse(_sanitize(pattern))
+    except Exception:  # noqa: BLE001 - syntax the re parser does not know: no gate
+        return None
+    sets = _seq(list(parsed))
+    good = [s for s in sets if s and len(s) <= MAX_ALTERNATIVES and min(map(len, s)) >= MIN_LEN]
+    if not good:
+        return None
+    return frozenset(max(good, key=lambda s: (min(map(len, s)), -len(s))))
+
+
+_PROP = regex.compile(r"\\[pP]\{[^}]*\}")
+
+
+def _sanitize(pattern: str) -> str:
+    """Make a `regex`-module pattern readable by the `re` parser, keeping its requirements.
+
+    Unicode properties become \\w; lookaround groups (which consume nothing)
+    are dropped, which can only weaken, never strengthen, what is required.
+    """
+    pattern = _PROP.sub(r"\\w", pattern)
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        ch = pattern[i]
+        if ch == "\\":
+            out.append(pattern[i:i + 2])
+            i += 2
+            continue
+        if ch == "[":
+            j = i + 1
+            if j < n and pattern[j] == "^":
+                j += 1
+            if j < n and pattern[j] == "]":
+                j += 1
+            while j < n and pattern[j] != "]":
+                j += 2 if pattern[j] == "\\" else 1
+            out.append(pattern[i:j + 1])
+            i = j + 1
+            continue
+        if pattern.startswith(("(?=", "(?!", "(?<=", "(?<!"), i):
+            depth, j = 0, i
+            while j < n:
+                c = pattern[j]
+                if c == "\\":
+                    j += 2
+                    continue
+                if c == "[":
+                    j += 1
+                    while j < n and pattern[j] != "]":
+                        j += 2 if pattern[j] == "\\" else 1
+                elif c == "(":
+                    depth += 1
+                elif c == ")":
+                    depth -= 1
+                    if depth == 0:
+                        break
+                j += 1
+            i = j + 1
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def _seq(items: list) -> list[frozenset[str]]:
+    """Required literal sets of a sequence of parsed items."""
+    out: list[frozenset[str]] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if run:
+            out.append(frozenset(["".join(run)]))
+            run.clear()
+
+    for op, av in items:
+        if op is C.LITERAL:
+            run.append(chr(av))
+            continue
+        flush()
+        if op is C.SUBPATTERN:
+            out.extend(_seq(list(av[-1])))
+        elif op in (C.MAX_REPEAT, C.MIN_REPEAT, getattr(C, "POSSESSIVE_REPEAT", None)):
+            lo, _hi, sub = av
+            if lo >= 1:
+                out.extend(_seq(list(sub)))
+        elif op is getattr(C, "ATOMIC_GROUP", None):
+            out.extend(_seq(list(av)))
+        elif op is C.BRANCH:
+            alt = _branch(av[1])
+            if alt is not None:
+                out.append(alt)
+        # IN, ANY, AT, ASSERT, GROUPREF, …: nothing required from here
+    flush()
+    return out
+
+
+def _branch(alternatives: list) -> frozenset[str] | None:
+    """One literal set covering every alternative, or None when one has none."""
+    acc: set[str] = set()
+    for alt in alternatives:
+        whole = _literal_string(list(alt))
+        if whole is not None:
+            if not whole:
+                return None
+            acc.add(whole)
+            continue
+        sets = [s for s in _seq(list(alt)) if s and min(map(len, s)) >= 1]
+        if not sets:
+            return None
+        acc |= max(sets, key=lambda s: (min(map(len, s)), -len(s)))
+        if len(acc) > MAX_ALTERNATIVES:
+            return None
+    return frozenset(acc)
+
+
+def _literal_string(items: list) -> str | None:
+    chars = []
+    for op, av in items:
+        if op is not C.LITERAL:
+            return None
+        chars.append(chr(av))
+    return "".join(chars)
