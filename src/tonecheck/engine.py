@@ -59,7 +59,11 @@ class _Compiled:
     unless: tuple[regex.Pattern, ...] = ()
     requires: tuple[regex.Pattern, ...] = ()
     n_seq: int = 0
-    gated: tuple[bool, ...] = ()  # pattern k runs only if the automaton saw one of its required literals
+    term_ids: frozenset[int] = frozenset()
+    anchor_ids: frozenset[int] = frozenset()
+    seq_ids: tuple[frozenset[int], ...] = ()
+    exc_ids: frozenset[int] = frozenset()
+    gates: tuple[tuple[frozenset[int], ...], ...] = ()  # per pattern: literal sets that must each be seen
 
 
 @dataclass(slots=True)
@@ -188,48 +192,49 @@ class Engine:
         self.negators = tuple(sorted(classes.get("negator", ()), key=len, reverse=True))
         self.reported = tuple(classes.get("reported_speech", ()))
         literal_ids: dict[str, int] = {}
-        owners: list[list[tuple[int, str]]] = []
 
-        def add(s: str, ri: int, role: str) -> None:
-            if s not in literal_ids:
-                literal_ids[s] = len(owners)
-                owners.append([])
-            owners[literal_ids[s]].append((ri, role))
+        def pids(strings: Iterable[str]) -> frozenset[int]:
+            out = []
+            for x in strings:
+                if x not in literal_ids:
+                    literal_ids[x] = len(literal_ids)
+                out.append(literal_ids[x])
+            return frozenset(out)
 
         self.compiled: list[_Compiled] = []
-        for ri, rule in enumerate(self.rules):
+        for rule in self.rules:
             c = _Compiled(rule)
-            for t in expand_terms(rule.terms, classes):
-                add(t, ri, "term")
-            for t in expand_terms(rule.anchors, classes):
-                add(t, ri, "anchor")
-            for k, el in enumerate(rule.sequence):
-                for t in expand_terms(el, classes):
-                    add(t, ri, f"seq{k}")
-            for t in expand_terms(rule.exceptions, classes):
-                add(t, ri, "exc")
+            c.term_ids = pids(expand_terms(rule.terms, classes))
+            c.anchor_ids = pids(expand_terms(rule.anchors, classes))
+            c.seq_ids = tuple(pids(expand_terms(el, classes)) for el in rule.sequence)
+            c.exc_ids = pids(expand_terms(rule.exceptions, classes))
             expanded = [expand_regex(p, classes) for p in rule.patterns]
             c.regexes = tuple(regex.compile(p) for p in expanded)
-            gates = []
-            for k, p in enumerate(expanded):
-                lits = required_literals(p)
-                gates.append(lits is not None)
-                for lit in lits or ():
-                    add(lit, ri, f"pat{k}")
-            c.gated = tuple(gates)
+            c.gates = tuple(tuple(pids(x) for x in req) if (req := required_literals(p)) else ()
+                            for p in expanded)
             c.unless = tuple(regex.compile(expand_regex(p, classes)) for p in rule.unless)
             c.requires = tuple(regex.compile(expand_regex(p, classes)) for p in rule.requires)
             c.n_seq = len(rule.sequence)
             self.compiled.append(c)
         self._literals = list(literal_ids)
-        self._owners = [tuple(o) for o in owners]
+        # Which rules a literal can set off: terms, regex anchors, a sequence's first element.
+        trigger: list[list[int]] = [[] for _ in self._literals]
+        positional: set[int] = set()  # literals whose positions matter (terms, sequences, exceptions)
+        for ri, c in enumerate(self.compiled):
+            first = c.seq_ids[0] if c.seq_ids else frozenset()
+            for pid in c.term_ids | c.anchor_ids | first:
+                trigger[pid].append(ri)
+            positional |= c.term_ids | c.exc_ids
+            for el in c.seq_ids:
+                positional |= el
+        self._trigger = [tuple(t) for t in trigger]
+        self._positional = frozenset(positional)
         self._ac = (ahocorasick_rs.AhoCorasick(self._literals, matchkind=ahocorasick_rs.MatchKind.Standard)
                     if self._literals else None)
         # Terms that need token boundaries become tokenizer words, so they
-        # segment whole; anchors and regexes do not need boundaries.
-        words = sorted({w for w, o in zip(self._literals, self._owners)
-                        if len(w) > 1 and not any(c.isspace() for c in w)
-                        and any(kind == "term" or kind == "exc" or kind.startswith("seq") for _, kind in o)})
+        # segment whole; anchors and regex gates do not need boundaries.
+        words = sorted(w for i, w in enumerate(self._literals)
+                       if i in positional and len(w) > 1 and not any(ch.isspace() for ch in w))
         self.tokenizer = shared_tokenizer or make_tokenizer(tokenizer, words)
         self._own_words = self.tokenizer.words
         self._applicable: dict[tuple, tuple[bool, ...]] = {}
@@ -269,44 +274,56 @@ class Engine:
         if not text or self._ac is None:
             return [], False
         mask = self._applicable_mask(role, counterpart, channel, context)
-        per_rule: dict[int, dict[str, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
-        for pid, s, e in self._ac.find_matches_as_indexes(text, overlapping=True):
-            for ri, kind in self._owners[pid]:
-                if mask[ri]:
-                    per_rule[ri][kind].append((s, e))
-        if not per_rule:
+        matches = self._ac.find_matches_as_indexes(text, overlapping=True)
+        if not matches:
             return [], False
+        trigger = self._trigger
+        rules: set[int] = set()
+        for pid, _, _ in matches:
+            rules.update(trigger[pid])
+        rules = {ri for ri in rules if mask[ri]}
+        if not rules:
+            return [], False
+        found = frozenset(pid for pid, _, _ in matches)
+        pos: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        positional = self._positional
+        for pid, s, e in matches:
+            if pid in positional:
+                pos[pid].append((s, e))
         doc = _Doc(norm, self.tokenizer, self.regex_timeout if len(text) > TIMEOUT_ABOVE_CHARS else None)
         truncated = False
         cands: list[Candidate] = []
-        for ri, hits in per_rule.items():
+        for ri in sorted(rules):
             c = self.compiled[ri]
             try:
-                raw = list(self._match_rule(c, hits, doc))
+                raw = list(self._match_rule(c, found, pos, doc))
             except TimeoutError:
                 truncated = True
                 continue
-            exc = hits.get("exc", ())
+            if not raw:
+                continue
+            exc = [x for pid in (c.exc_ids & found) for x in pos[pid]]
             for cand in raw:
                 if self._keep(c, cand, doc, exc):
                     cands.append(cand)
         return self._to_findings(cands, doc, counterpart, context), truncated
 
-    def _match_rule(self, c: _Compiled, hits: dict[str, list[tuple[int, int]]], doc: _Doc) -> Iterable[Candidate]:
+    def _match_rule(self, c: _Compiled, found: frozenset[int], pos: dict[int, list[tuple[int, int]]],
+                    doc: _Doc) -> Iterable[Candidate]:
         rule = c.rule
         text = doc.text
         if rule.kind == "terms":
-            for s, e in hits.get("term", ()):
+            for s, e in sorted(x for pid in (c.term_ids & found) for x in pos[pid]):
                 if rule.boundary == "token" and not doc.aligned(s, e, self._own_words):
                     continue
                 yield Candidate(rule, s, e, text[s:e], confidence=rule.confidence)
         elif rule.kind == "regex":
-            if not hits.get("anchor"):
+            if c.anchor_ids.isdisjoint(found):
                 return
             if rule.validator in _NUMERIC_VALIDATORS and not doc.has_digit_run():
                 return  # a numeric identifier needs a run of digits; most text has none
-            for k, rx in enumerate(c.regexes):
-                if c.gated[k] and f"pat{k}" not in hits:
+            for rx, gates in zip(c.regexes, c.gates):
+                if any(g.isdisjoint(found) for g in gates):
                     continue
                 for m in rx.finditer(text, timeout=doc.timeout):
                     s, e = m.span("hit") if "hit" in rx.groupindex and m.group("hit") is not None else m.span()
@@ -327,13 +344,14 @@ class Engine:
                             cand.confidence = max(0.3, rule.confidence - 0.2)
                     yield cand
         else:
-            yield from self._match_sequence(c, hits, doc)
+            yield from self._match_sequence(c, found, pos, doc)
 
-    def _match_sequence(self, c: _Compiled, hits: dict[str, list[tuple[int, int]]], doc: _Doc) -> Iterable[Candidate]:
+    def _match_sequence(self, c: _Compiled, found: frozenset[int], pos: dict[int, list[tuple[int, int]]],
+                        doc: _Doc) -> Iterable[Candidate]:
         rule = c.rule
         lists = []
-        for k in range(c.n_seq):
-            h = hits.get(f"seq{k}")
+        for ids in c.seq_ids:
+            h = [x for pid in (ids & found) for x in pos[pid]]
             if not h:
                 return
             if rule.boundary == "token":
@@ -456,7 +474,7 @@ class Engine:
             expl = f"规则 {rule.id}{'（' + rule.name + '）' if rule.name else ''} 命中「{norm.original[os_:oe]}」"
             if ctx:
                 expl += "；" + "；".join(ctx)
-            out.append(Finding(
+            out.append(Finding.model_construct(  # trusted internal values: skip validation
                 rule_id=rule.id, category=rule.category, subtype=rule.subtype, severity=rule.severity,
                 confidence=round(cand.confidence, 3), start=os_, end=oe, text=norm.original[os_:oe],
                 message=rule.message, suggestion=suggestion, fix_start=ofs, fix_end=ofe,

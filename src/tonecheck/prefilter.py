@@ -23,8 +23,12 @@ MAX_ALTERNATIVES = 400
 MIN_LEN = 1
 
 
-def required_literals(pattern: str) -> frozenset[str] | None:
-    """The best set of literals one of which every match contains, or None."""
+def required_literals(pattern: str) -> list[frozenset[str]] | None:
+    """Literal sets every match must meet (one literal of each set), or None.
+
+    All of them are required, so a pattern can be skipped as soon as one set
+    has no literal in the text.
+    """
     try:
         parsed = P.parse(_sanitize(pattern))
     except Exception:  # noqa: BLE001 - syntax the re parser does not know: no gate
@@ -33,7 +37,8 @@ def required_literals(pattern: str) -> frozenset[str] | None:
     good = [s for s in sets if s and len(s) <= MAX_ALTERNATIVES and min(map(len, s)) >= MIN_LEN]
     if not good:
         return None
-    return frozenset(max(good, key=lambda s: (min(map(len, s)), -len(s))))
+    # most selective first: longer literals, fewer alternatives
+    return sorted(dict.fromkeys(good), key=lambda s: (-min(map(len, s)), len(s)))
 
 
 _PROP = regex.compile(r"\\[pP]\{[^}]*\}")
