@@ -471,7 +471,7 @@ class Engine:
                 ctx.append("号码校验通过")
             elif cand.valid is False:
                 ctx.append("号码未通过校验，但上下文表明是证件/卡号")
-            expl = f"规则 {rule.id}{'（' + rule.name + '）' if rule.name else ''} 命中「{norm.original[os_:oe]}」"
+            expl = f"规则 {rule.id}{'（' + rule.name + '）' if rule.name else ''} 命中「{pii.mask_text(norm.original[os_:oe])}」"
             if ctx:
                 expl += "；" + "；".join(ctx)
             out.append(Finding.model_construct(  # trusted internal values: skip validation
