@@ -146,3 +146,27 @@ def test_rules_test_runs_team_examples(tmp_path, capsys, monkeypatch):
     (bad / "r.toml").write_text("[[rule]]\nid = 'X'\n", encoding="utf-8")
     code, _, err = run(capsys, "rules", "test", bad)
     assert code == 2 and "r.toml" in err and "Traceback" not in err
+
+
+def test_example_config_and_readme_config_are_valid():
+    root = Path(__file__).parent.parent
+    cfg = load_config(root / "examples" / "tonecheck.toml")
+    assert cfg.lexicons and cfg.fail_on == "medium"
+    import re
+    import tomllib
+
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Configuration", 1)[1]
+    block = re.search(r"```toml\n(.*?)```", section, re.S).group(1)
+    data = tomllib.loads(block)
+    data.pop("lexicons")                 # relative to a team's directory
+    parse_config(data, "README.md")
+
+
+def test_bracketed_labels_and_utf16(tmp_path):
+    from tonecheck.batch.readers import read_path
+
+    p = tmp_path / "x.txt"
+    p.write_bytes("[坐席] 您好\n[客户]：嗯\n".encode("utf-16"))
+    fr = read_path(p)
+    assert fr.encoding == "utf-16" and [u.speaker for u in fr.items[0].utterances] == ["agent", "customer"]

@@ -484,7 +484,7 @@ _SRT_HEAD = regex.compile(r"^\s*(?:\d+\s*\n)?\s*\d{1,2}:\d{2}:\d{2}[,.]\d{1,3}\s
 def sniff(text: str) -> str:
     """Guess the format of decoded text."""
     s = text.lstrip()
-    if s.startswith("{") or s.startswith("["):
+    if s.startswith("{") or regex.match(r"\[\s*[\{\]]", s):     # not "[00:01:23] 坐席：" nor "[坐席]"
         lines = [ln for ln in s.splitlines() if ln.strip()]
         if s.startswith("{") and len(lines) > 1 and all(ln.lstrip().startswith("{") for ln in lines[:3]):
             try:

@@ -166,7 +166,8 @@ def process_file(entry: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, 
     fr = read_path(path if path != "-" else "-", input_format=_STATE["input_format"], speakers=_STATE["speakers"],
                    columns=_STATE["columns"], data=data, display=shown)
     file_entry: dict[str, Any] = {"path": shown, "format": fr.format or None, "encoding": fr.encoding,
-                                  "status": "error" if fr.error else "ok", "error": fr.error,
+                                  "status": "error" if fr.error else "ok",
+                                  "error": fr.error if (fr.error is None or _STATE["show_pii"]) else mask_text(fr.error),
                                   "conversations": 0, "conversation_errors": 0,
                                   "unknown_labels": dict(fr.unknown_labels)}
     records = []
