@@ -460,7 +460,7 @@ class Engine:
             ofs, ofe = norm.span(fs, fe)
             facts = extract_facts(norm.original[ofs:ofe], cand.identifier)
             suggestion = render(rule.rewrite.text, facts)
-            if rule.subtype != "privacy.third_party_disclosure":
+            if rule.subtype not in ("privacy.third_party_disclosure", "privacy.pii_exposure"):  # identifiers carry no facts to keep
                 suggestion = keep_facts(norm.original[ofs:ofe], suggestion)
             ctx = []
             if rule.counterparts:
