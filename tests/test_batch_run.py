@@ -252,3 +252,46 @@ def test_stdin_still_works(capsys, monkeypatch):
     code = main(["check", "-", "--lexicon", str(LEX)])
     out, _ = capsys.readouterr()
     assert code == 1 and re.search(r"【[^】]*窝囊废[^】]*】", out)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("delay", [1.5, 4.5])       # while loading the lexicons, and while checking
+def test_real_ctrl_c_on_a_parallel_run(tmp_path, delay):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
+    from gen_corpus import write_corpus
+
+    corpus = tmp_path / "corpus"
+    write_corpus(corpus, 4000)
+    n_files = sum(1 for p in corpus.rglob("*") if p.is_file())
+    out = tmp_path / "r.json"
+    p = subprocess.Popen([sys.executable, "-m", "tonecheck.cli", "check", str(corpus), "-o", str(out), "--jobs", "2",
+                          "--no-config"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
+    import time
+
+    time.sleep(delay)
+    os.killpg(p.pid, signal.SIGINT)          # what a terminal does: the whole process group
+    _, err = p.communicate(timeout=120)
+    if p.returncode in (0, 1):
+        pytest.skip("the run finished before the signal arrived")
+    if p.returncode == -signal.SIGINT:
+        pytest.skip("the signal arrived while Python was still importing (before tonecheck started)")
+    assert p.returncode == 130 and "partial" in err and "Traceback" not in err
+    rep = json.loads(out.read_text(encoding="utf-8"))
+    assert rep["partial"] is True and len(rep["files"]) == n_files
+    assert any(f["status"] == "not_processed" for f in rep["files"])
+
+
+def test_batch_packages_are_shipped():
+    import tomllib
+
+    root = Path(__file__).parent.parent
+    pkgs = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"]
+    src = root / "src"
+    found = {".".join(p.parent.relative_to(src).parts) for p in (src / "tonecheck").rglob("__init__.py")}
+    assert found <= set(pkgs), f"add {sorted(found - set(pkgs))} to [tool.setuptools] packages"

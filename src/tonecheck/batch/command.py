@@ -143,20 +143,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     if "-" in args.paths:
         buf = getattr(sys.stdin, "buffer", None)
         stdin_data = buf.read() if buf is not None else sys.stdin.read().encode("utf-8")
-    from .runner import build_checker
-
-    try:
-        checker = build_checker(cfg)
-    except Exception as exc:
-        from ..lexicon import LexiconError
-
-        if isinstance(exc, LexiconError):
-            raise UsageError(str(exc)) from None
-        raise
     progress = Progress(sys.stderr, enabled=not args.quiet and sys.stderr.isatty())
     opts = RunOptions(config=cfg, input_format=args.input_format, jobs=args.jobs, show_pii=args.show_pii,
                       progress=progress)
-    report = run_batch(args.paths, opts, checker=checker, stdin_data=stdin_data)
+    report = run_batch(args.paths, opts, stdin_data=stdin_data)
     progress.close()
     old = signal.signal(signal.SIGINT, signal.SIG_IGN)   # the report is written whole, even on a second Ctrl-C
     try:

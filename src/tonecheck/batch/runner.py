@@ -242,8 +242,6 @@ def run_batch(paths: list[str], opts: RunOptions, *, checker: Checker | None = N
     started = dt.datetime.now(dt.timezone.utc)
     cfg = opts.config
     entries = discover(paths)
-    checker = checker or build_checker(cfg)
-    _init_state(checker, opts)
     todo = [i for i, e in enumerate(entries) if e["status"] is None]
     for e in entries:
         if e["path"] == "-":
@@ -264,6 +262,8 @@ def run_batch(paths: list[str], opts: RunOptions, *, checker: Checker | None = N
             opts.progress(stats)
 
     try:
+        checker = checker or build_checker(cfg)     # inside the try: Ctrl-C while loading still gives a report
+        _init_state(checker, opts)
         if jobs == 1 or any(entries[i]["path"] == "-" for i in todo):
             for i in todo:
                 done(i, _safe_process(entries[i]))
