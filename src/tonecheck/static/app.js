@@ -24,6 +24,7 @@
     "risk.hardship": "经济困难"
   };
   var SEVERITY = { high: "高", medium: "中", low: "低" };
+  var PUNCT = /[，,、；;：:。.！!？?\s]/;
 
   var maxChars = 20000;
   var apiKey = "";
@@ -266,8 +267,11 @@
     if (stale) return;
     var x = shown.findings.filter(function (y) { return y.i === i; })[0];
     if (!x || !x.fixable) return;
-    var t = shown.text;
-    setText(t.slice(0, x.fixStart) + x.f.suggestion + t.slice(x.fixEnd), x.fixStart + x.f.suggestion.length);
+    var t = shown.text, before = t.slice(0, x.fixStart), after = t.slice(x.fixEnd);
+    if (!x.f.suggestion && PUNCT.test(after.charAt(0)) && (!before || PUNCT.test(before.slice(-1)))) {
+      after = after.slice(1);  // deleting a phrase should not leave "，，" or a leading "，"
+    }
+    setText(before + x.f.suggestion + after, x.fixStart + x.f.suggestion.length);
   }
 
   // ---- tooltip: hover (mouse) or tap / caret (touch, keyboard) on a highlight ----
