@@ -264,6 +264,7 @@ def run_batch(paths: list[str], opts: RunOptions, *, checker: Checker | None = N
     try:
         checker = checker or build_checker(cfg)     # inside the try: Ctrl-C while loading still gives a report
         _init_state(checker, opts)
+        t0 = time.perf_counter()                    # rates count checking, not loading the lexicons
         if jobs == 1 or any(entries[i]["path"] == "-" for i in todo):
             for i in todo:
                 done(i, _safe_process(entries[i]))
