@@ -29,9 +29,11 @@ _DIGIT_SEPARATORS = frozenset(" \t\u00a0-_")
 _CLAUSE_PUNCT = frozenset("，,。！!？?；;：:…\n\r")
 _SPOKEN_DIGITS = {
     "零": "0", "〇": "0", "○": "0", "洞": "0", "幺": "1", "一": "1", "二": "2", "两": "2",
-    "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9",
+    "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "拐": "7", "八": "8", "九": "9", "勾": "9",
 }
 _MIN_SPOKEN_RUN = 3
+_RADIO_DIGITS = frozenset("拐勾")  # radio/telephony 7 and 9
+_MIN_RADIO_RUN = 6
 
 _WORD = r"[\p{L}\p{N}\p{Han}]"
 _SEP_RUN = regex.compile(rf"(?<={_WORD})[{_SEPARATORS}]{{1,3}}(?={_WORD})")
@@ -182,6 +184,8 @@ def _spoken_digits(text: str, origin: list[int] | None) -> tuple[str, list[int] 
         digits = [(i, _SPOKEN_DIGITS.get(c, c)) for i, c in enumerate(run) if c in _SPOKEN_DIGITS or c.isdigit()]
         if len(digits) < _MIN_SPOKEN_RUN:
             continue
+        if len(digits) < _MIN_RADIO_RUN and any(c in _RADIO_DIGITS for c in run):
+            continue  # 拐/勾 (radio 7/9) only inside identifier-length runs: 七拐八拐 stays
         s = m.start()
         edits.append((s, m.end(), "".join(d for _, d in digits), [s + i for i, _ in digits]))
     if not edits:
