@@ -36,7 +36,9 @@ _CLAUSE_END = _SENTENCE_END | frozenset("，,：:、 \t")
 _CLAUSE_RX = regex.compile("[" + regex.escape("".join(_CLAUSE_END)) + "]")
 _SENTENCE_RX = regex.compile("[" + regex.escape("".join(_SENTENCE_END)) + "]")
 _NUMERIC_VALIDATORS = frozenset({"cn_id", "bank_card", "cn_mobile", "landline"})
-_DIGIT_RUN = regex.compile(r"\d{7}")
+_DIGIT_RUN = regex.compile(r"\d{7,}")
+# Context a numeric-identifier pattern may look at around the digit run (卡号是…, 的卡).
+_ID_WINDOW_BEFORE, _ID_WINDOW_AFTER = 24, 8
 _QUOTE_PAIRS = {"“": "”", "「": "」", "『": "』", "‘": "’", "《": "》"}
 _NEG_BLOCKERS = ("就", "的话", "否则", "不然", "但", "可是", "不过")
 _RELAY_PREPS = frozenset("跟和对同给替")  # 跟他说 / 对你说 relay or announce; they do not report speech
@@ -89,15 +91,23 @@ class _Doc:
     _clauses: list[int] | None = None
     _sentences: list[int] | None = None
     _quotes: list[tuple[int, int]] | None = None
-    _digits: bool | None = None
+    _digits: list[tuple[int, int]] | None = None
 
     @property
     def text(self) -> str:
         return self.norm.text
 
-    def has_digit_run(self) -> bool:
+    def digit_windows(self) -> list[tuple[int, int]]:
+        """Merged windows around runs of 7+ digits: where numeric identifiers can be."""
         if self._digits is None:
-            self._digits = _DIGIT_RUN.search(self.text) is not None
+            wins: list[tuple[int, int]] = []
+            for m in _DIGIT_RUN.finditer(self.text):
+                s, e = max(0, m.start() - _ID_WINDOW_BEFORE), min(len(self.text), m.end() + _ID_WINDOW_AFTER)
+                if wins and s <= wins[-1][1]:
+                    wins[-1] = (wins[-1][0], max(e, wins[-1][1]))
+                else:
+                    wins.append((s, e))
+            self._digits = wins
         return self._digits
 
     def tokens(self) -> list[tuple[int, int]]:
@@ -320,12 +330,15 @@ class Engine:
         elif rule.kind == "regex":
             if c.anchor_ids.isdisjoint(found):
                 return
-            if rule.validator in _NUMERIC_VALIDATORS and not doc.has_digit_run():
-                return  # a numeric identifier needs a run of digits; most text has none
+            windows = [(0, len(text))]
+            if rule.validator in _NUMERIC_VALIDATORS:
+                windows = doc.digit_windows()  # a numeric identifier needs a run of digits
+                if not windows:
+                    return
             for rx, gates in zip(c.regexes, c.gates):
                 if any(g.isdisjoint(found) for g in gates):
                     continue
-                for m in rx.finditer(text, timeout=doc.timeout):
+                for m in (m for ws, we in windows for m in rx.finditer(text, ws, we, timeout=doc.timeout)):
                     s, e = m.span("hit") if "hit" in rx.groupindex and m.group("hit") is not None else m.span()
                     if e <= s:
                         continue

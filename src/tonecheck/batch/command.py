@@ -119,6 +119,9 @@ def write_report(report: dict[str, Any], fmt: str, output: str | None) -> None:
             # csv gets a BOM so Excel opens Chinese text correctly
             with open(tmp, "w", encoding="utf-8-sig" if fmt == "csv" else "utf-8", newline="") as fh:
                 writer(report, fh)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)          # mkstemp makes 0600; a report gets the usual permissions
         os.replace(tmp, out)
     finally:
         if os.path.exists(tmp):

@@ -39,6 +39,8 @@ main{padding:20px 32px 60px;max-width:1500px;margin:0 auto}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:14px;margin-bottom:18px}
 .card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:14px 18px}
 .card h2{font-size:15px;margin:0 0 10px;font-weight:600}
+.card .scroll{max-height:430px;overflow:auto}
+.card .scroll thead th{position:sticky;top:0}
 h2.section{font-size:17px;margin:26px 0 10px}
 table{border-collapse:collapse;width:100%;background:var(--card)}
 th,td{text-align:left;padding:7px 10px;border-bottom:1px solid var(--line);vertical-align:top}
@@ -77,6 +79,7 @@ mark.m-high{background:#f9c9c4;border-bottom:2px solid #c0392b}mark.m-medium{bac
 mark.m-low{background:#fff1a8;border-bottom:2px solid #c9a227}mark.m-risk{background:#e1e5ea;border-bottom:2px solid #7b8794}
 .f{margin:4px 0 0;padding:6px 10px;background:#fafbfc;border-left:3px solid #cbd2d9;border-radius:0 6px 6px 0;font-size:13px}
 .f.high{border-left-color:#c0392b}.f.medium{border-left-color:#d68910}.f.low{border-left-color:#c9a227}.f.risk{border-left-color:#9aa5b1}
+td.rid{white-space:nowrap;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12.5px}
 .f .rid{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;color:var(--mute)}
 .sugg{color:#1e6e4a}.sugg b{font-weight:600}
 .rw{margin-top:4px;font-size:13px;color:#1e6e4a;background:#effaf4;border-radius:6px;padding:5px 10px}
@@ -284,20 +287,25 @@ def render_html(report: dict[str, Any]) -> str:
         f'<div class="kpi {cls}"><div class="l">{_e(l)}</div><div class="v">{_e(v)}</div><div class="s">{_e(sub)}</div></div>'
         for l, v, sub, cls in kp) + "</section>")
     # charts
-    cats = sorted(s["findings_by_category"].items(), key=lambda kv: -kv[1])
+    cats = sorted(((k, v) for k, v in s["findings_by_category"].items() if k != "risk"), key=lambda kv: -kv[1])
     cat_chart = hbar_chart([(CAT_ZH.get(k, k), v, CAT_COLORS.get(k, "#888")) for k, v in cats])
+    risk_by = Counter(f["subtype"] for r in convs for f in r["findings"] if f["category"] == "risk")
+    risk_zh = {"risk.complaint": "投诉", "risk.self_harm": "自伤倾向", "risk.hardship": "经济困难"}
+    if risk_by:
+        cat_chart += ('<div class="legend" style="margin-top:8px">客户风险信号（不扣分）：'
+                      + " · ".join(f"{_e(risk_zh.get(k, k))} {v}" for k, v in risk_by.most_common()) + "</div>")
     agents = report["aggregates"]["agents"]
     top_agents = sorted(agents, key=lambda a: (-a["violations"], a["agent_id"]))[:12]
     agent_chart = hbar_chart([(a["agent_id"], a["violations"], "#2f4858") for a in top_agents])
     scores = [r["score"]["score"] for r in convs if r.get("score")]
     out.append('<section class="grid">'
-               f'<div class="card"><h2>违规与风险 · 按类别</h2>{cat_chart}</div>'
+               f'<div class="card"><h2>违规 · 按类别</h2>{cat_chart}</div>'
                f'<div class="card"><h2>违规次数 · 按坐席（前 12）</h2>{agent_chart}</div>'
                f'<div class="card"><h2>质检分分布</h2>{histogram(scores, pass_mark)}'
                f'<div class="legend">绿色：合格（≥{pass_mark:g}）；黄色：待改进；红色：不合格或红线</div></div>'
                "</section>")
     # agents and rules
-    out.append('<section class="grid"><div class="card"><h2>坐席汇总</h2><table class="sortable"><thead><tr>'
+    out.append('<section class="grid"><div class="card"><h2>坐席汇总</h2><div class="scroll"><table class="sortable"><thead><tr>'
                '<th>坐席</th><th class="num">会话</th><th class="num">平均分</th><th class="num">最低分</th>'
                '<th class="num">合格率</th><th class="num">违规</th><th class="num">高危</th><th class="num">红线</th></tr></thead><tbody>')
     for a in agents:
@@ -306,10 +314,10 @@ def render_html(report: dict[str, Any]) -> str:
                    f'<td class="num">{_e(a["mean_score"])}</td><td class="num">{_e(a["min_score"])}</td>'
                    f'<td class="num" data-v="{a["pass_rate"] or 0}">{pr}</td><td class="num">{a["violations"]}</td>'
                    f'<td class="num">{a["high"]}</td><td class="num">{a["critical"]}</td></tr>')
-    out.append('</tbody></table></div><div class="card"><h2>规则命中</h2><table class="sortable"><thead><tr>'
+    out.append('</tbody></table></div></div><div class="card"><h2>规则命中</h2><div class="scroll"><table class="sortable"><thead><tr>'
                '<th>规则</th><th>类型</th><th>严重度</th><th class="num">命中</th><th class="num">涉及会话</th>'
                '<th class="num">会话占比</th></tr></thead><tbody>')
-    for e in report["aggregates"]["rules"][:40]:
+    for e in sorted(report["aggregates"]["rules"], key=lambda e: (e["category"] == "risk", -e["hits"], e["rule_id"])):
         sev_cls = "risk" if e["category"] == "risk" else e["severity"]
         out.append(f'<tr class="row"><td class="rid">{_e(e["rule_id"])}</td><td>{_e(e["subtype"])}</td>'
                    f'<td data-v="{ {"high": 3, "medium": 2, "low": 1}.get(e["severity"], 0)}"><span class="sev sev-{sev_cls}">'
@@ -318,7 +326,7 @@ def render_html(report: dict[str, Any]) -> str:
                    f'<td class="num" data-v="{e["rate"]}">{100 * e["rate"]:.1f}%</td></tr>')
     if not report["aggregates"]["rules"]:
         out.append('<tr><td colspan="6" class="muted">没有命中任何规则</td></tr>')
-    out.append("</tbody></table></div></section>")
+    out.append("</tbody></table></div></div></section>")
     # errors
     if s["errors"]:
         out.append(f'<h2 class="section">读取错误（{len(s["errors"])}）</h2><div class="wrap"><table><thead><tr>'
