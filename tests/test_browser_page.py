@@ -220,3 +220,16 @@ def test_phone_width_tap_and_apply_whole_rewrite(driver, base_url, tmp_path):
     assert _value(d) == expected.rewrite
     assert d.find_element(By.ID, "rewrite-box").is_displayed() is False
     _shot(d, tmp_path, "phone-2-clean")
+
+
+def test_openapi_page_renders_offline(driver, base_url):
+    from tonecheck import server
+
+    if not server._SWAGGER_DIR:
+        pytest.skip("fastapi-offline not installed: /docs would load Swagger UI from a CDN")
+    d = driver
+    d.get(base_url + "/docs")
+    WebDriverWait(d, TIMEOUT).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".swagger-ui .opblock"))
+    paths = {e.text for e in d.find_elements(By.CSS_SELECTOR, ".opblock-summary-path")}
+    assert {"/v1/check", "/v1/conversations", "/v1/rules"} <= paths
+    assert _external_requests(d, base_url) == []

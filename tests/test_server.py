@@ -100,7 +100,11 @@ def test_healthz_and_docs(client):
     assert h["limits"]["max_text_chars"] == tonecheck.MAX_TEXT_CHARS
     spec = client.get("/openapi.json").json()
     assert {"/v1/check", "/v1/conversations", "/v1/rules", "/healthz"} <= set(spec["paths"])
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "/openapi.json" in docs.text
+    if server._SWAGGER_DIR:  # with fastapi-offline (in the server extra) the page needs no internet
+        assert not re.search(r"https?://", docs.text)
+        assert client.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
 
 
 def test_lexicons_are_not_reloaded_per_request(client, monkeypatch):
@@ -212,11 +216,15 @@ class _SlowChecker:
 
 
 def test_request_timeout_is_504_json():
+    # Drafts up to INLINE_CHARS are checked on the event loop (they finish in milliseconds);
+    # longer texts and conversations run under the timeout.
     c = TestClient(create_app(_SlowChecker(tonecheck.default_checker()), Settings(timeout_s=0.05)))
-    r = c.post("/v1/check", json={"text": ABUSIVE})
+    long_text = (ABUSIVE + "。") * (server.INLINE_CHARS // len(ABUSIVE) + 1)
+    r = c.post("/v1/check", json={"text": long_text})
     assert r.status_code == 504 and r.json()["error"]["code"] == "timeout"
-    r = c.post("/v1/conversations", json={"utterances": [{"speaker": "agent", "text": ABUSIVE}]})
+    r = c.post("/v1/conversations", json={"utterances": [{"speaker": "agent", "text": long_text}]})
     assert r.status_code == 504
+    assert c.post("/v1/check", json={"text": ABUSIVE}).status_code == 200
 
 
 def test_settings_from_environment():

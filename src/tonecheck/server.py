@@ -61,6 +61,9 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_MAX_UTTERANCES = 2000
 DEFAULT_TIMEOUT_S = 10.0
+# Texts up to this many characters are checked on the event loop (bounded: well under the
+# timeout); longer texts and conversations run in a worker thread under the timeout.
+INLINE_CHARS = 1000
 
 
 # -- configuration ----------------------------------------------------------------------------
@@ -211,13 +214,19 @@ def create_app(checker: Checker | None = None, settings: Settings | None = None)
                      f"per body, {settings.max_utterances} utterances per conversation, "
                      f"{settings.timeout_s:g} s per request."),
         lifespan=lifespan,
+        docs_url=None if _SWAGGER_DIR else "/docs",
+        redoc_url=None,
     )
     app.state.checker = checker
     app.state.settings = settings
 
     async def run_check(fn: Any, arg: Any, text: str) -> Any:
-        loop = asyncio.get_running_loop()
         try:
+            if len(text) <= INLINE_CHARS:
+                # A short draft takes about a millisecond: checking it right here saves the
+                # thread hand-off, which would cost as much as the check.
+                return fn(arg)
+            loop = asyncio.get_running_loop()
             return await asyncio.wait_for(loop.run_in_executor(executor, fn, arg), settings.timeout_s)
         except asyncio.TimeoutError:
             log.warning("timeout after %.1f s on %d characters", settings.timeout_s, len(text))
@@ -333,6 +342,19 @@ def create_app(checker: Checker | None = None, settings: Settings | None = None)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
+    if _SWAGGER_DIR:
+        # The OpenAPI page with Swagger UI's files from the fastapi-offline package: works without internet access.
+        from fastapi.openapi.docs import get_swagger_ui_html
+
+        app.mount("/docs-assets", StaticFiles(directory=_SWAGGER_DIR), name="docs-assets")
+
+        @app.get("/docs", include_in_schema=False)
+        async def docs() -> Response:
+            return get_swagger_ui_html(openapi_url="/openapi.json", title="tonecheck API",
+                                       swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+                                       swagger_css_url="/docs-assets/swagger-ui.css",
+                                       swagger_favicon_url="/docs-assets/favicon.png")
+
     # Outermost first: the body limit runs before anything reads the body.
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
@@ -341,6 +363,17 @@ def create_app(checker: Checker | None = None, settings: Settings | None = None)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     return app
 
+
+def _swagger_dir() -> str | None:
+    try:
+        import fastapi_offline  # ships Swagger UI's files; we only serve them
+    except ImportError:  # without it FastAPI's /docs loads Swagger UI from a CDN
+        return None
+    d = Path(fastapi_offline.__file__).parent / "static"
+    return str(d) if (d / "swagger-ui-bundle.js").is_file() else None
+
+
+_SWAGGER_DIR = _swagger_dir()
 
 _PAGE_HEADERS = {
     # The page loads nothing from elsewhere; say so to the browser too.
