@@ -314,7 +314,9 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
     for d in dirs:
         if not Path(d).is_dir():
             raise CliError(f"{d}: not a directory")
-    checker = Checker(dirs, allow=cfg.allow)
+    from .batch.runner import cached_checker
+
+    checker = cached_checker(dirs, allow=cfg.allow)
     own = {r.id for r in checker.lexicon.rules if not dirs or any(
         str(Path(checker.lexicon.sources[r.id]).resolve()).startswith(str(Path(d).resolve())) for d in dirs)}
     failures = run_rule_examples(checker, only=own)

@@ -226,13 +226,43 @@ def _chunks(todo: list[int], entries: list[dict[str, Any]], jobs: int) -> list[l
 
 # -- the run ---------------------------------------------------------------------------------
 
+_CHECKERS: dict[tuple, Checker] = {}
+
+
+def _lexicon_stamp(dirs: list[str]) -> tuple:
+    """Names, sizes and mtimes of the lexicon files: an edited file means a fresh checker."""
+    out = []
+    for d in dirs:
+        for p in sorted(Path(d).rglob("*")):
+            if p.is_file():
+                st = p.stat()
+                out.append((str(p), st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
+def cached_checker(lexicon_dirs: list[str] = (), *, enable: list[str] | None = None, disable: list[str] = (),
+                   severity: dict[str, str] | None = None, allow: list[str] = ()) -> Checker:
+    """A Checker per distinct configuration, reused within the process (building one loads
+    every lexicon; the CLI in tests and long-lived callers ask for the same one many times)."""
+    dirs = [str(Path(d).resolve()) for d in lexicon_dirs]
+    key = (tuple(dirs), _lexicon_stamp(dirs), None if enable is None else tuple(enable), tuple(disable),
+           tuple(sorted((severity or {}).items())), tuple(allow))
+    if key not in _CHECKERS:
+        if len(_CHECKERS) >= 8:
+            _CHECKERS.pop(next(iter(_CHECKERS)))
+        _CHECKERS[key] = Checker(dirs, enable=enable, disable=list(disable), severity=dict(severity or {}),
+                                 allow=list(allow))
+    return _CHECKERS[key]
+
+
 def build_checker(cfg: BatchConfig) -> Checker:
     kw = cfg.checker_kwargs()
     if not any((kw["lexicon_dirs"], kw["enable"] is not None, kw["disable"], kw["severity"], kw["allow"])):
         from .. import default_checker
 
         return default_checker()
-    return Checker(**kw)
+    return cached_checker(kw["lexicon_dirs"], enable=kw["enable"], disable=kw["disable"], severity=kw["severity"],
+                          allow=kw["allow"])
 
 
 def run_batch(paths: list[str], opts: RunOptions, *, checker: Checker | None = None,
