@@ -161,7 +161,7 @@ def process_file(entry: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, 
     """Read and check one file; never raises for bad content."""
     t0 = time.perf_counter()
     path = entry["path"]
-    shown = path
+    shown = "<stdin>" if path == "-" else path
     data = entry.get("data")
     fr = read_path(path if path != "-" else "-", input_format=_STATE["input_format"], speakers=_STATE["speakers"],
                    columns=_STATE["columns"], data=data, display=shown)
