@@ -23,7 +23,7 @@
     "conduct.ignore_dispute": "无视异议", "risk.complaint": "投诉风险", "risk.self_harm": "自伤风险",
     "risk.hardship": "经济困难"
   };
-  var SEVERITY = { high: "高", medium: "中", low: "低" };
+  var SEVERITY = { high: "严重", medium: "中等", low: "轻微" };
   var PUNCT = /[，,、；;：:。.！!？?\s]/;
 
   var maxChars = 20000;
@@ -97,7 +97,7 @@
 
   function findingHtml(x, withButton) {
     var f = x.f, cls = x.risk ? "risk" : "sev-" + f.severity;
-    var badge = x.risk ? "提示" : SEVERITY[f.severity] + "风险";
+    var badge = x.risk ? "提示" : SEVERITY[f.severity];
     var h = '<div class="f-head"><span class="badge ' + cls + '">' + badge + "</span>" +
             '<span class="cat">' + esc(CATEGORY[f.category] || f.category) + " · " + esc(SUBTYPE[f.subtype] || f.subtype) +
             '</span><span class="quote">「' + esc(f.text) + "」</span></div>" +
@@ -116,6 +116,8 @@
     return h;
   }
 
+  function violationsCount(fs) { return fs.filter(function (x) { return !x.risk; }).length; }
+
   function renderResult() {
     var r = shown.result, fs = shown.findings;
     renderBackdrop(shown.text, fs);
@@ -133,7 +135,7 @@
       list.appendChild(li);
     });
     findingsBox.hidden = fs.length === 0;
-    $("findings-title").textContent = "问题列表（" + fs.length + "）";
+    $("findings-title").textContent = (violationsCount(fs) ? "问题列表（" : "提示（") + fs.length + "）";
     var violations = fs.filter(function (x) { return !x.risk; });
     var canRewrite = violations.length > 0 && r.rewrite !== r.text;
     rewriteBox.hidden = !canRewrite;
