@@ -350,3 +350,18 @@ def test_cli_serve_passes_options(monkeypatch):
     monkeypatch.setattr(server, "run", lambda **kw: seen.update(kw))
     assert cli.main(["serve", "--host", "127.0.0.1", "--port", "8125", "--workers", "2"]) == 0
     assert seen == {"host": "127.0.0.1", "port": 8125, "workers": 2}
+
+
+def test_page_files_are_package_data():
+    """pyproject ships ``static/*`` (no subfolders): every page file must match it, so the wheel has them."""
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    data = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["tonecheck"]
+    assert "static/*" in data
+    static = root / "src" / "tonecheck" / "static"
+    files = sorted(p.relative_to(static).as_posix() for p in static.rglob("*") if p.is_file())
+    assert {"index.html", "app.js", "style.css"} <= set(files)
+    assert all("/" not in f for f in files), "static/* does not ship subfolders"
+    assert server.STATIC_DIR.is_dir() and (server.STATIC_DIR / "index.html").is_file()
