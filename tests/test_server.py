@@ -365,3 +365,32 @@ def test_page_files_are_package_data():
     assert {"index.html", "app.js", "style.css"} <= set(files)
     assert all("/" not in f for f in files), "static/* does not ship subfolders"
     assert server.STATIC_DIR.is_dir() and (server.STATIC_DIR / "index.html").is_file()
+
+
+def test_random_bodies_and_texts_never_500(client):
+    """Whatever arrives, the answer is 200 with the library's result or a JSON 4xx."""
+    from hypothesis import HealthCheck, given, settings, strategies as st
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.one_of(st.binary(max_size=200).map(lambda b: ("raw", b)),
+                     st.text(max_size=120).map(lambda t: ("text", t)),
+                     st.dictionaries(st.sampled_from(["text", "role", "counterpart", "channel", "x"]),
+                                     st.one_of(st.text(max_size=20), st.integers(), st.none()),
+                                     max_size=4).map(lambda d: ("json", d))))
+    def run(case):
+        kind, value = case
+        if kind == "raw":
+            r = client.post("/v1/check", content=value, headers={"content-type": "application/json"})
+        elif kind == "text":
+            r = client.post("/v1/check", json={"text": value})
+        else:
+            r = client.post("/v1/check", json=value)
+        assert r.status_code in (200, 413, 422), r.text
+        if r.status_code == 200:
+            body = r.json()
+            assert body == tonecheck.check(body["text"], role=body["role"], counterpart=body["counterpart"],
+                                           channel=body["channel"]).model_dump(mode="json")
+        else:
+            assert r.json()["error"]["code"]
+
+    run()
