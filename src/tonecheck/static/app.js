@@ -104,6 +104,7 @@
             '<p class="f-msg">' + esc(f.message) + "</p>";
     if (x.fixable) {
       var target = shown.text.slice(x.fixStart, x.fixEnd);
+      if (target.length > 40) target = target.slice(0, 18) + "……" + target.slice(-18);
       var wider = target && target !== f.text ? "把「" + esc(target) + "」" : "";
       h += f.suggestion
         ? '<p class="f-sug"><b>' + (wider ? "建议" + wider + "改为：" : "建议改为：") + "</b>" + esc(f.suggestion) + "</p>"
