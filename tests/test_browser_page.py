@@ -233,3 +233,21 @@ def test_openapi_page_renders_offline(driver, base_url):
     paths = {e.text for e in d.find_elements(By.CSS_SELECTOR, ".opblock-summary-path")}
     assert {"/v1/check", "/v1/conversations", "/v1/rules"} <= paths
     assert _external_requests(d, base_url) == []
+
+
+def test_offsets_survive_characters_outside_the_bmp(driver, base_url):
+    # The service counts code points, JS strings count UTF-16 units: an emoji before the span
+    # must not shift the highlight or the fix. (ChromeDriver cannot type emoji; set the value.)
+    d = driver
+    d.get(base_url + "/")
+    text = "😀😀你个傻逼，赶紧还钱"
+    ta = d.find_element(By.ID, "draft")
+    d.execute_script("arguments[0].value = arguments[1];"
+                     "arguments[0].dispatchEvent(new Event('input', {bubbles: true}));", ta, text)
+    _wait_state(d, "violations")
+    first = tonecheck.check(text).findings[0]
+    marks = d.find_elements(By.CSS_SELECTOR, "#backdrop mark")
+    assert "".join(m.text for m in marks) == first.text
+    d.find_element(By.CSS_SELECTOR, "#findings li button.apply").click()
+    _wait_state(d, "clean")
+    assert _value(d) == "😀😀，赶紧还钱"  # exactly the span removed, nothing around it
