@@ -73,7 +73,8 @@ details.conv .body{padding:4px 18px 14px;border-top:1px solid var(--line)}
 .turn:last-child{border-bottom:0}
 .turn .t{color:var(--mute);font-variant-numeric:tabular-nums;font-size:12.5px;padding-top:1px}
 .who{font-size:12px;border-radius:4px;padding:1px 6px;height:fit-content;text-align:center}
-.who-agent{background:#e3edf7;color:#24527a}.who-customer{background:#eef2e6;color:#4b6a2e}
+.who-agent{background:#e3edf7;color:#24527a}
+.lis{font-size:11px;color:#7b5ea7;text-align:center;margin-top:2px;white-space:nowrap}.who-customer{background:#eef2e6;color:#4b6a2e}
 .txt mark{border-radius:3px;padding:0 1px}
 mark.m-high{background:#f9c9c4;border-bottom:2px solid #c0392b}mark.m-medium{background:#fde3b0;border-bottom:2px solid #d68910}
 mark.m-low{background:#fff1a8;border-bottom:2px solid #c9a227}mark.m-risk{background:#e1e5ea;border-bottom:2px solid #7b8794}
@@ -247,7 +248,9 @@ def _conversation_detail(n: int, r: dict[str, Any], pass_mark: float) -> str:
     for i, t in enumerate(r["turns"]):
         tf = [f for f in fs if f["turn"] == i]
         parts = [f'<div class="turn"><div class="t">{_e(fmt_time(t.get("start")))}</div>'
-                 f'<div class="who who-{_e(t["speaker"])}">{SPEAKER_ZH.get(t["speaker"], _e(t["speaker"]))}</div>'
+                 f'<div><div class="who who-{_e(t["speaker"])}">{SPEAKER_ZH.get(t["speaker"], _e(t["speaker"]))}</div>'
+                 + ('<div class="lis" title="按对话推断：此轮的听话人是第三方">对第三方</div>'
+                    if t["speaker"] == "agent" and t.get("counterpart") == "third_party" else "") + '</div>'
                  f'<div><div class="txt">{_highlight(t["text"], tf)}</div>']
         parts.extend(_finding_html(f) for f in tf)
         if t.get("rewrite"):
