@@ -93,6 +93,15 @@ def test_two_jobs_give_the_same_report_as_one(capsys, tmp_path):
     assert strip(one) == strip(two) and two["summary"]["jobs"] == 2
 
 
+def test_big_files_split_across_workers_give_the_same_report(capsys, tmp_path, monkeypatch):
+    _, one, _ = check_json(capsys, tmp_path, FIX / "mixed", FIX / "bad")
+    monkeypatch.setattr(runner, "SPLIT_BYTES", 1)          # every file is "big": one part per worker
+    _, two, _ = check_json(capsys, tmp_path, FIX / "mixed", FIX / "bad", extra=("--jobs", "2"))
+    assert [(f["path"], f["status"], f["conversations"]) for f in one["files"]] == \
+        [(f["path"], f["status"], f["conversations"]) for f in two["files"]]
+    assert one["conversations"] == two["conversations"] and one["aggregates"] == two["aggregates"]
+
+
 def _attempts(path: Path, n: int, contact: str = PHONE, night: bool = False) -> None:
     rows = [{"id": f"ATT-{i}", "agent_id": "A1", "contact_id": contact, "outcome": "unanswered",
              "call_start": f"2026-11-28 {9 + i}:00:00", "utterances": []} for i in range(n)]

@@ -157,8 +157,8 @@ def check_one(conv: Conversation | ConvError, file_shown: str) -> dict[str, Any]
     return rec
 
 
-def process_file(entry: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Read and check one file; never raises for bad content."""
+def process_file(entry: dict[str, Any], part: int = 0, parts: int = 1) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Read one file and check its conversations number part, part + parts, …; never raises for bad content."""
     t0 = time.perf_counter()
     path = entry["path"]
     shown = "<stdin>" if path == "-" else path
@@ -171,51 +171,78 @@ def process_file(entry: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, 
                                   "conversations": 0, "conversation_errors": 0,
                                   "unknown_labels": dict(fr.unknown_labels)}
     records = []
-    for item in fr.items:
+    for item in fr.items[part::parts]:
         try:
             rec = check_one(item, shown)
         except Exception as exc:  # a bug must not stop the batch; report it on the conversation
             rec = {"file": shown, "id": getattr(item, "id", "?"), "status": "error",
                    "error": f"internal error: {type(exc).__name__}: {str(exc)[:200]}", "turns": [], "findings": []}
         records.append(rec)
-    file_entry["conversations"] = len(records)
-    file_entry["conversation_errors"] = sum(r["status"] == "error" for r in records)
-    if records and file_entry["conversation_errors"] == len(records) and not fr.error:
-        file_entry["status"] = "error"
-        file_entry["error"] = "no conversation could be read: " + records[0]["error"]
     file_entry["seconds"] = round(time.perf_counter() - t0, 4)
     return file_entry, records
 
 
-def _safe_process(entry: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def _finalize(parts: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Merge the parts of one file (round-robin order restored) and set its counts and status."""
+    file_entry = dict(parts[0][0])
+    n = len(parts)
+    if n == 1:
+        records = list(parts[0][1])
+    else:
+        records = [recs[r] for r in range(max(len(recs) for _, recs in parts)) for _, recs in parts if r < len(recs)]
+        file_entry["seconds"] = round(sum(fe.get("seconds", 0) for fe, _ in parts), 4)
+        failed = [fe for fe, _ in parts if fe["status"] == "error"]
+        if failed and not file_entry["error"]:
+            file_entry["status"], file_entry["error"] = "error", f"part of the file: {failed[0]['error']}"
+            file_entry["format"] = file_entry["format"] or next((fe["format"] for fe, _ in parts if fe["format"]), None)
+    file_entry["conversations"] = len(records)
+    file_entry["conversation_errors"] = sum(r["status"] == "error" for r in records)
+    if records and file_entry["conversation_errors"] == len(records) and not file_entry["error"]:
+        file_entry["status"] = "error"
+        file_entry["error"] = "no conversation could be read: " + records[0]["error"]
+    return file_entry, records
+
+
+def _safe_process(entry: dict[str, Any], part: int = 0, parts: int = 1) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     try:
-        return process_file(entry)
+        return process_file(entry, part, parts)
     except Exception as exc:
         return ({"path": entry["path"], "format": None, "encoding": None, "status": "error",
                  "error": f"internal error: {type(exc).__name__}: {str(exc)[:200]}", "conversations": 0,
                  "conversation_errors": 0, "unknown_labels": {}}, [])
 
 
-def _process_chunk(entries: list[dict[str, Any]]) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
-    return [_safe_process(e) for e in entries]
+def _size(path: str) -> int:
+    try:
+        return max(1, os.path.getsize(path))
+    except OSError:
+        return 1
 
 
-def _chunks(todo: list[int], entries: list[dict[str, Any]], jobs: int) -> list[list[int]]:
-    """Group small files into tasks of roughly equal size (fewer round trips to the pool);
-    about 8 tasks per worker keeps the load balanced and the progress bar moving."""
-    sizes = {}
+SPLIT_BYTES = 1 << 20     # a file this big is checked by every worker, each taking every n-th conversation
+
+
+def _process_chunk(entries: list[tuple[dict[str, Any], int, int]]) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    return [_safe_process(e, k, n) for e, k, n in entries]
+
+
+def _chunks(todo: list[int], entries: list[dict[str, Any]], jobs: int) -> list[list[tuple[int, int, int]]]:
+    """Tasks of (file index, part, parts): a big file is split into one part per worker (each
+    reads it and checks every n-th conversation), small files are grouped into tasks of roughly
+    equal size (fewer round trips to the pool); about 8 tasks per worker keeps the load
+    balanced and the progress bar moving."""
+    units: list[tuple[tuple[int, int, int], int]] = []
     for i in todo:
-        try:
-            sizes[i] = max(1, os.path.getsize(entries[i]["path"]))
-        except OSError:
-            sizes[i] = 1
-    target = max(1, sum(sizes.values()) // (jobs * 8))
-    out: list[list[int]] = []
-    cur: list[int] = []
+        size = _size(entries[i]["path"])
+        n = jobs if size >= SPLIT_BYTES else 1
+        units.extend(((i, k, n), size // n) for k in range(n))
+    target = max(1, sum(sz for _, sz in units) // (jobs * 8))
+    out: list[list[tuple[int, int, int]]] = []
+    cur: list[tuple[int, int, int]] = []
     acc = 0
-    for i in todo:
-        cur.append(i)
-        acc += sizes[i]
+    for u, sz in units:
+        cur.append(u)
+        acc += sz
         if acc >= target or len(cur) >= 64:
             out.append(cur)
             cur, acc = [], 0
@@ -278,9 +305,19 @@ def run_batch(paths: list[str], opts: RunOptions, *, checker: Checker | None = N
             e["data"] = stdin_data if stdin_data is not None else b""
     results: dict[int, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
     jobs = opts.jobs or os.cpu_count() or 1
-    jobs = max(1, min(jobs, len(todo) or 1))
+    if not any(_size(entries[i]["path"]) >= SPLIT_BYTES for i in todo):     # a big file is shared by all workers
+        jobs = min(jobs, len(todo) or 1)
+    jobs = max(1, jobs)
     stats = {"files_total": len(todo), "files_done": 0, "conversations": 0, "errors": 0, "elapsed": 0.0}
     interrupted = False
+
+    partials: dict[int, dict[int, tuple[dict[str, Any], list[dict[str, Any]]]]] = {}
+
+    def done_part(i: int, k: int, n: int, res: tuple[dict[str, Any], list[dict[str, Any]]]) -> None:
+        got = partials.setdefault(i, {})
+        got[k] = res
+        if len(got) == n:
+            done(i, _finalize([got[j] for j in range(n)]))
 
     def done(i: int, res: tuple[dict[str, Any], list[dict[str, Any]]]) -> None:
         results[i] = res
@@ -297,11 +334,11 @@ def run_batch(paths: list[str], opts: RunOptions, *, checker: Checker | None = N
         t0 = time.perf_counter()                    # rates count checking, not loading the lexicons
         if jobs == 1 or any(entries[i]["path"] == "-" for i in todo):
             for i in todo:
-                done(i, _safe_process(entries[i]))
+                done(i, _finalize([_safe_process(entries[i])]))
         else:
             pool = ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork"), initializer=_worker_init)
             try:
-                pending = {pool.submit(_process_chunk, [entries[i] for i in chunk]): chunk
+                pending = {pool.submit(_process_chunk, [(entries[i], k, n) for i, k, n in chunk]): chunk
                            for chunk in _chunks(todo, entries, jobs)}
                 while pending:
                     finished, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -312,9 +349,9 @@ def run_batch(paths: list[str], opts: RunOptions, *, checker: Checker | None = N
                         except Exception as exc:   # a crashed worker (BrokenProcessPool)
                             outs = [({"path": entries[i]["path"], "format": None, "encoding": None, "status": "error",
                                       "error": f"worker failed: {type(exc).__name__}", "conversations": 0,
-                                      "conversation_errors": 0, "unknown_labels": {}}, []) for i in chunk]
-                        for i, res in zip(chunk, outs):
-                            done(i, res)
+                                      "conversation_errors": 0, "unknown_labels": {}}, []) for i, _, _ in chunk]
+                        for (i, k, n), res in zip(chunk, outs):
+                            done_part(i, k, n, res)
             except KeyboardInterrupt:
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise
