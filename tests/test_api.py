@@ -67,3 +67,10 @@ def test_customer_text_yields_only_risk():
     r = tonecheck.check("你个傻逼，再打电话我就去投诉你", role="customer")
     assert r.findings and all(f.category == "risk" for f in r.findings)
     assert r.rewrite == r.text
+
+
+def test_lone_surrogates_are_tolerated():
+    r = tonecheck.check("a\udc80b你个傻逼")
+    assert r.text == "a\udc80b你个傻逼"
+    for f in r.findings:
+        assert r.text[f.start:f.end] == f.text

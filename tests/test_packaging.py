@@ -28,6 +28,7 @@ def test_wheel_contains_lexicons_and_marker(wheel):
     assert lex == src
     assert "tonecheck/lexicons/t2s.tsv" in names
     assert "tonecheck/py.typed" in names
+    assert "tonecheck/static/index.html" in names and "tonecheck/batch/runner.py" in names
 
 
 @pytest.mark.slow

@@ -104,6 +104,10 @@ def _fold_table() -> dict[int, str]:
             table[cp] = f
     for t, s in t2s.items():
         table[ord(t)] = s
+    # Lone surrogates (from bad decoding upstream) cannot be encoded for the
+    # automaton or the tokenizer; they become U+FFFD, one for one.
+    for cp in range(0xD800, 0xE000):
+        table[cp] = "\ufffd"
     return table
 
 
