@@ -66,6 +66,11 @@ class Checker:
                           [regex.compile(expand_regex(p, self.lexicon.classes)) for p in s.unless])
                          for s in self.lexicon.signals]
 
+    def warm_up(self) -> "Checker":
+        """Compile all rule patterns now; construction leaves them to first use."""
+        self.engine.warm_up()
+        return self
+
     @property
     def tokenizer_name(self) -> str:
         return self.engine.tokenizer.name

@@ -54,12 +54,28 @@ FALLBACK = {
 }
 
 
+class _LazyRegex:
+    """A pattern compiled on first use: most patterns never run in a process's life."""
+
+    __slots__ = ("pattern", "_rx")
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self._rx: regex.Pattern | None = None
+
+    def get(self) -> regex.Pattern:
+        if self._rx is None:
+            self._rx = regex.compile(self.pattern)
+        return self._rx
+
+
 @dataclass(slots=True)
 class _Compiled:
     rule: Rule
-    regexes: tuple[regex.Pattern, ...] = ()
-    unless: tuple[regex.Pattern, ...] = ()
-    requires: tuple[regex.Pattern, ...] = ()
+    regexes: tuple["_LazyRegex", ...] = ()
+    unless: tuple["_LazyRegex", ...] = ()
+    requires: tuple["_LazyRegex", ...] = ()
+    ungated: tuple[int, ...] = ()  # patterns with no literal requirement: they run whenever the rule does
     n_seq: int = 0
     term_ids: frozenset[int] = frozenset()
     anchor_ids: frozenset[int] = frozenset()
@@ -219,11 +235,12 @@ class Engine:
             c.seq_ids = tuple(pids(expand_terms(el, classes)) for el in rule.sequence)
             c.exc_ids = pids(expand_terms(rule.exceptions, classes))
             expanded = [expand_regex(p, classes) for p in rule.patterns]
-            c.regexes = tuple(regex.compile(p) for p in expanded)
+            c.regexes = tuple(_LazyRegex(p) for p in expanded)
             c.gates = tuple(tuple(pids(x) for x in req) if (req := required_literals(p)) else ()
                             for p in expanded)
-            c.unless = tuple(regex.compile(expand_regex(p, classes)) for p in rule.unless)
-            c.requires = tuple(regex.compile(expand_regex(p, classes)) for p in rule.requires)
+            c.unless = tuple(_LazyRegex(expand_regex(p, classes)) for p in rule.unless)
+            c.requires = tuple(_LazyRegex(expand_regex(p, classes)) for p in rule.requires)
+            c.ungated = tuple(k for k, g in enumerate(c.gates) if not g)
             c.n_seq = len(rule.sequence)
             self.compiled.append(c)
         self._literals = list(literal_ids)
@@ -238,6 +255,15 @@ class Engine:
             for el in c.seq_ids:
                 positional |= el
         self._trigger = [tuple(t) for t in trigger]
+        # Pattern index: a literal of a pattern's most selective required set
+        # names the (rule, pattern) pairs that may match at all.
+        pat_index: list[list[tuple[int, int]]] = [[] for _ in self._literals]
+        for ri, c in enumerate(self.compiled):
+            for k, gates in enumerate(c.gates):
+                if gates:
+                    for pid in gates[0]:
+                        pat_index[pid].append((ri, k))
+        self._pat_index = [tuple(x) for x in pat_index]
         self._positional = frozenset(positional)
         self._ac = (ahocorasick_rs.AhoCorasick(self._literals, matchkind=ahocorasick_rs.MatchKind.Standard)
                     if self._literals else None)
@@ -250,6 +276,12 @@ class Engine:
         self._applicable: dict[tuple, tuple[bool, ...]] = {}
 
     # -- public ---------------------------------------------------------------------------
+
+    def warm_up(self) -> None:
+        """Compile every pattern now (a service does this at start-up, not on the first request)."""
+        for c in self.compiled:
+            for rx in (*c.regexes, *c.unless, *c.requires):
+                rx.get()
 
     def run(self, text: str, role: str, counterpart: str, channel: str,
             context: frozenset[str] = frozenset()) -> tuple[list[Finding], str, bool]:
@@ -295,6 +327,12 @@ class Engine:
         if not rules:
             return [], False
         found = frozenset(pid for pid, _, _ in matches)
+        pats: dict[int, set[int]] = defaultdict(set)
+        pat_index = self._pat_index
+        for pid in found:
+            for ri, k in pat_index[pid]:
+                if ri in rules:
+                    pats[ri].add(k)
         pos: dict[int, list[tuple[int, int]]] = defaultdict(list)
         positional = self._positional
         for pid, s, e in matches:
@@ -306,7 +344,7 @@ class Engine:
         for ri in sorted(rules):
             c = self.compiled[ri]
             try:
-                raw = list(self._match_rule(c, found, pos, doc))
+                raw = list(self._match_rule(c, found, pos, doc, pats.get(ri, ())))
             except TimeoutError:
                 truncated = True
                 continue
@@ -319,7 +357,7 @@ class Engine:
         return self._to_findings(cands, doc, counterpart, context), truncated
 
     def _match_rule(self, c: _Compiled, found: frozenset[int], pos: dict[int, list[tuple[int, int]]],
-                    doc: _Doc) -> Iterable[Candidate]:
+                    doc: _Doc, pats: Iterable[int] = ()) -> Iterable[Candidate]:
         rule = c.rule
         text = doc.text
         if rule.kind == "terms":
@@ -335,9 +373,11 @@ class Engine:
                 windows = doc.digit_windows()  # a numeric identifier needs a run of digits
                 if not windows:
                     return
-            for rx, gates in zip(c.regexes, c.gates):
-                if any(g.isdisjoint(found) for g in gates):
+            for k in sorted((*c.ungated, *pats)):
+                gates = c.gates[k]
+                if len(gates) > 1 and any(g.isdisjoint(found) for g in gates[1:]):
                     continue
+                rx = c.regexes[k].get()
                 for m in (m for ws, we in windows for m in rx.finditer(text, ws, we, timeout=doc.timeout)):
                     s, e = m.span("hit") if "hit" in rx.groupindex and m.group("hit") is not None else m.span()
                     if e <= s:
@@ -402,9 +442,9 @@ class Engine:
         if c.unless or c.requires:
             ss, se = doc.sentence(s, e)
             sent = doc.text[ss:se]
-            if any(rx.search(sent, timeout=doc.timeout) for rx in c.unless):
+            if any(rx.get().search(sent, timeout=doc.timeout) for rx in c.unless):
                 return False
-            if not all(rx.search(sent, timeout=doc.timeout) for rx in c.requires):
+            if not all(rx.get().search(sent, timeout=doc.timeout) for rx in c.requires):
                 return False
         if rule.negation and self._negated(doc, s):
             return False

@@ -192,7 +192,12 @@ def _check_refs(rule: Rule, classes: dict[str, tuple[str, ...]]) -> None:
     for t in rule.terms + rule.anchors + rule.exceptions + [x for el in rule.sequence for x in el]:
         expand_terms([t], classes)
     for p in rule.patterns + rule.unless + rule.requires:
+        for name in CLASS_REF.findall(p):
+            _lookup(name, classes)
         try:
-            regex.compile(expand_regex(p, classes))
+            # Syntax check with each class as a one-word stand-in: compiling the
+            # full alternations here would double start-up time; the engine
+            # compiles the real pattern when it first needs it.
+            regex.compile(CLASS_REF.sub("(?:x)", p))
         except regex.error as exc:
             raise LexiconError(f"bad regex {p!r}: {exc}") from None
