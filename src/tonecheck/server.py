@@ -194,7 +194,9 @@ class BodyLimitMiddleware:
 def create_app(checker: Checker | None = None, settings: Settings | None = None) -> FastAPI:
     """Build the service. The checker is built here, once; requests never reload lexicons."""
     settings = settings or Settings.from_env()
-    checker = (checker or default_checker()).warm_up()  # compile every pattern before the first request
+    checker = checker or default_checker()
+    if hasattr(checker, "warm_up"):
+        checker.warm_up()  # compile every pattern before the first request
     # One thread runs checks: the engine is pure Python (the GIL serialises it anyway),
     # and a single thread keeps the tokenizer and caches free of concurrent use.
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tonecheck")
