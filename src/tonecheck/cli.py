@@ -16,7 +16,7 @@ from .checker import Checker, InputError
 from .lexicon import LexiconError
 from .models import CheckResult, ConversationResult, Finding, Severity
 from .pii import mask_span_preserving, mask_text_preserving
-from .readers import ReadError, read_conversations
+from .readers import ReadError
 
 EXIT_OK, EXIT_VIOLATION, EXIT_ERROR = 0, 1, 2
 _SPEAKER_ZH = {"agent": "坐席", "customer": "客户"}
@@ -111,20 +111,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 # -- check ------------------------------------------------------------------------------------
 
-def _read_source(path: str) -> tuple[str, str]:
-    if path == "-":
-        return "-", sys.stdin.read()
-    p = Path(path)
-    if not p.exists():
-        raise CliError(f"{path}: no such file")
-    if p.is_dir():
-        raise CliError(f"{path}: is a directory")
-    try:
-        return path, p.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise CliError(f"{path}: not UTF-8 text") from None
-
-
 def cmd_check(args: argparse.Namespace) -> int:
     """The batch QA run: see :mod:`tonecheck.batch.command`."""
     from .batch.command import UsageError, cmd_check as batch_check
@@ -133,36 +119,6 @@ def cmd_check(args: argparse.Namespace) -> int:
         return batch_check(args)
     except UsageError as exc:
         raise CliError(str(exc)) from None
-
-
-def _cmd_check_single(args: argparse.Namespace) -> int:
-    """The pre-batch single-file check (kept for reference; not wired to the parser)."""
-    checker = _checker(args.lexicon)
-    worst = 0
-    threshold = Severity(args.fail_on).rank
-    for path in args.paths:
-        source, text = _read_source(path)
-        try:
-            convs = read_conversations(source, text)
-        except ReadError as exc:
-            raise CliError(f"{path}: {exc}") from None
-        for conv in convs:
-            res = checker.check_conversation(conv)
-            if not args.show_pii:
-                res = mask_conversation(res)
-            for _, f in res.findings:
-                if f.is_violation and f.severity.rank >= threshold:
-                    worst = EXIT_VIOLATION
-            if args.format == "json":
-                print(res.model_dump_json(indent=2))
-            elif args.format == "jsonl":
-                for i, u in enumerate(res.utterances):
-                    for f in u.findings:
-                        print(json.dumps({"conversation": res.id, "turn": i, "speaker": u.role,
-                                          **f.model_dump(mode="json")}, ensure_ascii=False))
-            else:
-                print(render_conversation(res))
-    return worst
 
 
 # -- draft ------------------------------------------------------------------------------------
