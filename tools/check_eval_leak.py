@@ -3,6 +3,7 @@
 
 Install as a pre-commit hook: cp tools/check_eval_leak.py .git/hooks/pre-commit
 Or check files: python3 tools/check_eval_leak.py FILE...
+"""
 import json, re, subprocess, sys
 N = 7
 BOILER = ("银行信用卡中心", "xx银行", "XX银行", "官方客服", "信用卡中心的")
