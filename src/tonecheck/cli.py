@@ -164,15 +164,6 @@ def render_result(res: CheckResult, prefix: str = "") -> str:
     return "\n".join(lines)
 
 
-def render_conversation(res: ConversationResult) -> str:
-    n_v = sum(1 for _, f in res.findings if f.is_violation)
-    n_r = sum(1 for _, f in res.findings if not f.is_violation)
-    lines = [f"== {res.id or '(conversation)'}  违规 {n_v}  风险提示 {n_r}"]
-    for i, u in enumerate(res.utterances):
-        lines.append(render_result(u, prefix=f"[{i}] {_SPEAKER_ZH[u.role]}："))
-    return "\n".join(lines)
-
-
 # -- masking ----------------------------------------------------------------------------------
 
 def mask_result(res: CheckResult) -> CheckResult:
@@ -184,10 +175,6 @@ def mask_result(res: CheckResult) -> CheckResult:
     text = "".join(chars)
     findings = [f.model_copy(update={"text": text[f.start:f.end]}) for f in res.findings]
     return res.model_copy(update={"text": text, "findings": findings, "rewrite": mask_text_preserving(res.rewrite)})
-
-
-def mask_conversation(res: ConversationResult) -> ConversationResult:
-    return res.model_copy(update={"utterances": [mask_result(u) for u in res.utterances]})
 
 
 # -- schema, rules, serve ---------------------------------------------------------------------

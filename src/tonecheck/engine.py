@@ -18,7 +18,7 @@ import regex
 
 from . import pii
 from .lexicon import Lexicon, expand_regex, expand_terms
-from .models import Category, Finding, Severity
+from .models import Category, Finding
 from .normalize import Normalized, normalize
 from .rewrite import apply_fixes, extract_facts, keep_facts, render, resolve_overlaps
 from .prefilter import required_literals
@@ -76,7 +76,6 @@ class _Compiled:
     unless: tuple["_LazyRegex", ...] = ()
     requires: tuple["_LazyRegex", ...] = ()
     ungated: tuple[int, ...] = ()  # patterns with no literal requirement: they run whenever the rule does
-    n_seq: int = 0
     term_ids: frozenset[int] = frozenset()
     anchor_ids: frozenset[int] = frozenset()
     seq_ids: tuple[frozenset[int], ...] = ()
@@ -241,7 +240,6 @@ class Engine:
             c.unless = tuple(_LazyRegex(expand_regex(p, classes)) for p in rule.unless)
             c.requires = tuple(_LazyRegex(expand_regex(p, classes)) for p in rule.requires)
             c.ungated = tuple(k for k, g in enumerate(c.gates) if not g)
-            c.n_seq = len(rule.sequence)
             self.compiled.append(c)
         self._literals = list(literal_ids)
         # Which rules a literal can set off: terms, regex anchors, a sequence's first element.
@@ -559,6 +557,3 @@ class Engine:
             out = apply_fixes(out, resolve_overlaps(fb))
         return out or FALLBACK[Category.threat]
 
-
-def severity_of(name: str) -> Severity:
-    return Severity(name)

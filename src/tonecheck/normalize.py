@@ -26,7 +26,6 @@ import regex
 _SEPARATORS = " \t\u3000\u00a0*#@_\\-~·^+=|/\\\\`&%$."
 # Between two digits only these are dropped (a decimal point or a mask star is kept).
 _DIGIT_SEPARATORS = frozenset(" \t\u00a0-_")
-_CLAUSE_PUNCT = frozenset("，,。！!？?；;：:…\n\r")
 _SPOKEN_DIGITS = {
     "零": "0", "〇": "0", "○": "0", "洞": "0", "幺": "1", "一": "1", "二": "2", "两": "2",
     "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "拐": "7", "八": "8", "九": "9", "勾": "9",
@@ -205,6 +204,3 @@ def _collapse_repeats(text: str, origin: list[int] | None) -> tuple[str, list[in
         return text, origin
     return _apply(text, origin, edits)
 
-
-def is_clause_punct(ch: str) -> bool:
-    return ch in _CLAUSE_PUNCT

@@ -401,6 +401,12 @@ def _header_meta(key: str, val: str, meta: dict[str, Any], conv: dict[str, Any])
         meta[k] = val
 
 
+def _unknown_label(u: "_Unknown", conv_id: str, unknown: Counter) -> ConvError:
+    """Count the label for the summary and make the conversation an error entry."""
+    unknown[u.label] += 1
+    return ConvError(conv_id, f"{u.where}: unknown speaker label {u.label!r} (map it in [speakers])")
+
+
 def read_text(text: str, stem: str, speakers: Speakers, unknown: Counter) -> list[Conversation | ConvError]:
     utts: list[dict[str, Any]] = []
     meta: dict[str, Any] = {}
@@ -415,8 +421,7 @@ def read_text(text: str, stem: str, speakers: Speakers, unknown: Counter) -> lis
         try:
             t = _turn_line(line, n, speakers, "line")
         except _Unknown as u:
-            unknown[u.label] += 1
-            return [ConvError(conv.get("id", stem), f"{u.where}: unknown speaker label {u.label!r} (map it in [speakers])")]
+            return [_unknown_label(u, conv.get("id", stem), unknown)]
         if t is None:
             if utts:       # a wrapped line continues the previous turn
                 utts[-1]["text"] += line.strip()
@@ -461,8 +466,7 @@ def read_srt(text: str, stem: str, speakers: Speakers, unknown: Counter) -> list
         try:
             t = _turn_line(body, start_line, speakers, "block at line")
         except _Unknown as u:
-            unknown[u.label] += 1
-            return [ConvError(conv.get("id", stem), f"{u.where}: unknown speaker label {u.label!r} (map it in [speakers])")]
+            return [_unknown_label(u, conv.get("id", stem), unknown)]
         if t is None:
             return [ConvError(conv.get("id", stem), f"block at line {start_line}: text without a speaker (坐席：…)")]
         utts.append({"speaker": t[0], "text": t[1], "start": parse_seconds(tm.group("a")),
