@@ -9,7 +9,6 @@ on 狗) or run their regexes. A clean utterance with no cue costs one pass.
 from __future__ import annotations
 
 import bisect
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -37,6 +36,9 @@ _CLAUSE_RX = regex.compile("[" + regex.escape("".join(_CLAUSE_END)) + "]")
 _SENTENCE_RX = regex.compile("[" + regex.escape("".join(_SENTENCE_END)) + "]")
 _NUMERIC_VALIDATORS = frozenset({"cn_id", "bank_card", "cn_mobile", "landline"})
 _DIGIT_RUN = regex.compile(r"\d{7,}")
+# Characters outside both tokenizers' block class (jieba's re_han_default and
+# jieba-rs's wider CJK ranges): each is a block boundary and a token of its own.
+_NON_BLOCK = regex.compile(r"[^\u3400-\u4DBF\u4E00-\u9FFF\uF900-\uFAFF\U00020000-\U0002FA1Fa-zA-Z0-9+#&._%\-]")
 # Context a numeric-identifier pattern may look at around the digit run (卡号是…, 的卡).
 _ID_WINDOW_BEFORE, _ID_WINDOW_AFTER = 24, 8
 _QUOTE_PAIRS = {"“": "”", "「": "」", "『": "』", "‘": "’", "《": "》"}
@@ -83,6 +85,12 @@ class _Compiled:
     gates: tuple[tuple[frozenset[int], ...], ...] = ()  # per pattern: literal sets that must each be seen
 
 
+@dataclass(frozen=True, slots=True)
+class _Tables:
+    trigger: dict[int, frozenset[int]]             # literal id -> rules it sets off
+    pat_index: dict[int, tuple[tuple[int, int], ...]]  # literal id -> (rule, pattern) pairs it gates
+
+
 @dataclass(slots=True)
 class Candidate:
     rule: Rule
@@ -99,10 +107,8 @@ class _Doc:
     norm: Normalized
     tokenizer: Tokenizer
     timeout: float | None = None  # regex time limit; None on short texts (a timeout check per step is costly)
-    _tokens: list[tuple[int, int]] | None = None
-    _starts: set[int] = field(default_factory=set)
-    _ends: set[int] = field(default_factory=set)
-    _tok_starts: list[int] = field(default_factory=list)
+    _cuts: list[int] | None = None  # positions of characters that end a tokenizer block
+    _windows: dict[tuple[int, int], tuple[list[tuple[int, int]], list[int]]] = field(default_factory=dict)
     _clauses: list[int] | None = None
     _sentences: list[int] | None = None
     _quotes: list[tuple[int, int]] | None = None
@@ -125,13 +131,30 @@ class _Doc:
             self._digits = wins
         return self._digits
 
-    def tokens(self) -> list[tuple[int, int]]:
-        if self._tokens is None:
-            self._tokens = self.tokenizer.tokenize(self.text)
-            self._starts = {s for s, _ in self._tokens}
-            self._ends = {e for _, e in self._tokens}
-            self._tok_starts = [s for s, _ in self._tokens]
-        return self._tokens
+    def window(self, s: int, e: int) -> tuple[int, int]:
+        """The smallest run of whole tokenizer blocks that covers [s, e).
+
+        jieba (and jieba-rs) cut the text into blocks at every character
+        outside their word class and segment each block on its own, so
+        tokenizing such a run gives exactly the tokens the whole text would,
+        at a fraction of the cost on long turns.
+        """
+        cuts = self._cuts
+        if cuts is None:
+            cuts = self._cuts = [m.start() for m in _NON_BLOCK.finditer(self.text)]
+        i = bisect.bisect_left(cuts, s)
+        lo = cuts[i - 1] + 1 if i > 0 else 0
+        j = bisect.bisect_left(cuts, e)
+        hi = cuts[j] if j < len(cuts) else len(self.text)
+        return lo, max(hi, e)
+
+    def tokens_in(self, lo: int, hi: int) -> tuple[list[tuple[int, int]], list[int]]:
+        """Tokens (and their starts) of the window [lo, hi), in text offsets."""
+        got = self._windows.get((lo, hi))
+        if got is None:
+            toks = [(lo + a, lo + b) for a, b in self.tokenizer.tokenize(self.text[lo:hi])]
+            got = self._windows[(lo, hi)] = (toks, [a for a, _ in toks])
+        return got
 
     def aligned(self, s: int, e: int, own_words: frozenset[str] = frozenset()) -> bool:
         """True unless the span cuts through a word that is not one of ours.
@@ -140,20 +163,21 @@ class _Doc:
         added to the tokenizer, so 你个傻逼 may come out as one token) is fine;
         a cut inside a dictionary word (热狗, 杀毒软件) is not.
         """
-        toks = self.tokens()
-        if s not in self._starts:
-            ts, te = toks[self.token_index(s)]
-            if self.text[ts:te] not in own_words:
-                return False
-        if e not in self._ends:
-            ts, te = toks[self.token_index(e - 1)]
-            if self.text[ts:te] not in own_words:
-                return False
+        toks, starts = self.tokens_in(*self.window(s, e))
+        i = bisect.bisect_right(starts, s) - 1
+        ts, te = toks[i]
+        if ts != s and self.text[ts:te] not in own_words:
+            return False
+        j = bisect.bisect_right(starts, e - 1) - 1
+        ts, te = toks[j]
+        if te != e and self.text[ts:te] not in own_words:
+            return False
         return True
 
-    def token_index(self, pos: int) -> int:
-        self.tokens()
-        return bisect.bisect_right(self._tok_starts, pos) - 1
+    def tokens_between(self, a: int, b: int) -> int:
+        """How many tokens lie wholly between the token holding a-1 and the one holding b."""
+        toks, starts = self.tokens_in(*self.window(a - 1, b + 1))
+        return bisect.bisect_right(starts, b) - bisect.bisect_right(starts, a - 1) - 1
 
     def _bounds(self, ends: frozenset[str], with_breaks: bool) -> list[int]:
         cuts = {0, len(self.text)}
@@ -271,7 +295,7 @@ class Engine:
                        if i in positional and len(w) > 1 and not any(ch.isspace() for ch in w))
         self.tokenizer = shared_tokenizer or make_tokenizer(tokenizer, words)
         self._own_words = self.tokenizer.words
-        self._applicable: dict[tuple, tuple[bool, ...]] = {}
+        self._by_setting: dict[tuple, _Tables] = {}
 
     # -- public ---------------------------------------------------------------------------
 
@@ -290,52 +314,80 @@ class Engine:
 
     # -- matching -------------------------------------------------------------------------
 
-    def _applicable_mask(self, role: str, counterpart: str, channel: str, context: frozenset[str]) -> tuple[bool, ...]:
+    def _tables(self, role: str, counterpart: str, channel: str, context: frozenset[str]) -> "_Tables":
+        """Trigger and pattern indexes restricted to the rules that apply in this setting."""
         key = (role, counterpart, channel, context)
-        mask = self._applicable.get(key)
-        if mask is None:
-            out = []
-            for c in self.compiled:
-                r = c.rule
-                ok = (role in r.roles
-                      and (not r.counterparts or counterpart in r.counterparts)
-                      and (not r.channels or channel in r.channels)
-                      and all(f in context for f in r.context)
-                      and (role == "agent" or r.category is Category.risk))
-                out.append(ok)
-            mask = tuple(out)
-            if len(self._applicable) < 512:
-                self._applicable[key] = mask
-        return mask
+        tables = self._by_setting.get(key)
+        if tables is None:
+            ok = [self._applies(c.rule, role, counterpart, channel, context) for c in self.compiled]
+            trigger = {}
+            for pid, rs in enumerate(self._trigger):
+                kept = frozenset(ri for ri in rs if ok[ri])
+                if kept:
+                    trigger[pid] = kept
+            pat_index = {}
+            for pid, pairs in enumerate(self._pat_index):
+                kept_pairs = tuple((ri, k) for ri, k in pairs if ok[ri])
+                if kept_pairs:
+                    pat_index[pid] = kept_pairs
+            tables = _Tables(trigger, pat_index)
+            if len(self._by_setting) < 256:
+                self._by_setting[key] = tables
+        return tables
+
+    @staticmethod
+    def _applies(r: Rule, role: str, counterpart: str, channel: str, context: frozenset[str]) -> bool:
+        return (role in r.roles
+                and (not r.counterparts or counterpart in r.counterparts)
+                and (not r.channels or channel in r.channels)
+                and all(f in context for f in r.context)
+                and (role == "agent" or r.category is Category.risk))
 
     def _findings(self, norm: Normalized, role: str, counterpart: str, channel: str,
                   context: frozenset[str]) -> tuple[list[Finding], bool]:
+        kept, doc, truncated = self._candidates(norm, role, counterpart, channel, context)
+        if not kept:
+            return [], truncated
+        return self._to_findings(kept, doc, counterpart, context), truncated
+
+    def _candidates(self, norm: Normalized, role: str, counterpart: str, channel: str,
+                    context: frozenset[str]) -> tuple[list[Candidate], "_Doc | None", bool]:
+        """Matches that survive every context filter, one per subtype and place."""
         text = norm.text
         if not text or self._ac is None:
-            return [], False
-        mask = self._applicable_mask(role, counterpart, channel, context)
+            return [], None, False
         matches = self._ac.find_matches_as_indexes(text, overlapping=True)
         if not matches:
-            return [], False
-        trigger = self._trigger
-        rules: set[int] = set()
-        for pid, _, _ in matches:
-            rules.update(trigger[pid])
-        rules = {ri for ri in rules if mask[ri]}
-        if not rules:
-            return [], False
-        found = frozenset(pid for pid, _, _ in matches)
-        pats: dict[int, set[int]] = defaultdict(set)
-        pat_index = self._pat_index
-        for pid in found:
-            for ri, k in pat_index[pid]:
-                if ri in rules:
-                    pats[ri].add(k)
-        pos: dict[int, list[tuple[int, int]]] = defaultdict(list)
-        positional = self._positional
+            return [], None, False
+        tables = self._tables(role, counterpart, channel, context)
+        pos: dict[int, list[tuple[int, int]]] = {}
         for pid, s, e in matches:
-            if pid in positional:
-                pos[pid].append((s, e))
+            lst = pos.get(pid)
+            if lst is None:
+                pos[pid] = [(s, e)]
+            else:
+                lst.append((s, e))
+        trigger = tables.trigger
+        rules: set[int] = set()
+        for pid in pos:
+            rs = trigger.get(pid)
+            if rs is not None:
+                rules |= rs
+        if not rules:
+            return [], None, False
+        found = frozenset(pos)
+        pats: dict[int, set[int]] = {}
+        pat_index = tables.pat_index
+        for pid in pos:
+            pairs = pat_index.get(pid)
+            if pairs is not None:
+                for ri, k in pairs:
+                    if ri in rules:
+                        ks = pats.get(ri)
+                        if ks is None:
+                            pats[ri] = {k}
+                        else:
+                            ks.add(k)
         doc = _Doc(norm, self.tokenizer, self.regex_timeout if len(text) > TIMEOUT_ABOVE_CHARS else None)
         truncated = False
         cands: list[Candidate] = []
@@ -352,7 +404,16 @@ class Engine:
             for cand in raw:
                 if self._keep(c, cand, doc, exc):
                     cands.append(cand)
-        return self._to_findings(cands, doc, counterpart, context), truncated
+        if len(cands) > 1:
+            cands.sort(key=lambda c: (-c.rule.severity.rank, -c.confidence, -(c.end - c.start), c.start, c.rule.id))
+            kept: list[Candidate] = []
+            for cand in cands:
+                if any(k.rule.subtype == cand.rule.subtype and k.start < cand.end and cand.start < k.end for k in kept):
+                    continue
+                kept.append(cand)
+            kept.sort(key=lambda c: (c.start, c.end, c.rule.id))
+            cands = kept
+        return cands, doc, truncated
 
     def _match_rule(self, c: _Compiled, found: frozenset[int], pos: dict[int, list[tuple[int, int]]],
                     doc: _Doc, pats: Iterable[int] = ()) -> Iterable[Candidate]:
@@ -418,7 +479,7 @@ class Engine:
                 for s, e in lst:
                     if s < prev_end:
                         continue
-                    gap = doc.token_index(s) - doc.token_index(prev_end - 1) - 1 if s > prev_end else 0
+                    gap = doc.tokens_between(prev_end, s) if s > prev_end else 0
                     if gap <= rule.max_gap:
                         nxt = (s, e)
                     break
@@ -488,14 +549,7 @@ class Engine:
 
     # -- findings -------------------------------------------------------------------------
 
-    def _to_findings(self, cands: list[Candidate], doc: _Doc, counterpart: str, context: frozenset[str]) -> list[Finding]:
-        cands.sort(key=lambda c: (-c.rule.severity.rank, -c.confidence, -(c.end - c.start), c.start, c.rule.id))
-        kept: list[Candidate] = []
-        for cand in cands:
-            if any(k.rule.subtype == cand.rule.subtype and k.start < cand.end and cand.start < k.end for k in kept):
-                continue
-            kept.append(cand)
-        kept.sort(key=lambda c: (c.start, c.end, c.rule.id))
+    def _to_findings(self, kept: list[Candidate], doc: _Doc, counterpart: str, context: frozenset[str]) -> list[Finding]:
         norm = doc.norm
         out: list[Finding] = []
         for cand in kept:
@@ -542,18 +596,15 @@ class Engine:
             return text
         fixes = resolve_overlaps([(f.fix_start, f.fix_end, f.suggestion, f.severity.rank) for f in viol])
         out = apply_fixes(text, fixes)
-        again, _ = self._findings(normalize(out), role, counterpart, channel, context)
-        left = [f for f in again if f.is_violation]
+        n2 = normalize(out)
+        again, doc, _ = self._candidates(n2, role, counterpart, channel, context)
+        left = [c for c in again if c.rule.category is not Category.risk]
         if left:
-            n2 = normalize(out)
-            doc = _Doc(n2, self.tokenizer)
             fb = []
-            for f in left:
-                s = bisect.bisect_left(n2.origin, f.start)
-                e = max(s + 1, bisect.bisect_left(n2.origin, f.end))
-                ss, se = doc.sentence(s, min(e, len(n2.text)))
+            for cand in left:
+                ss, se = doc.sentence(cand.start, cand.end)
                 os_, oe = n2.span(ss, se)
-                fb.append((os_, oe, FALLBACK[f.category], 3))
+                fb.append((os_, oe, FALLBACK[cand.rule.category], 3))
             out = apply_fixes(out, resolve_overlaps(fb))
         return out or FALLBACK[Category.threat]
 
