@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 
-import regex
+import re
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
@@ -81,7 +81,7 @@ def tail4(value: str) -> str:
 
 # Identifier-looking runs for report masking: long digit runs (IDs, cards, phones,
 # possibly spaced), e-mail addresses. Used on free text, not for detection.
-_MASK_RE = regex.compile(
+_MASK_RE = re.compile(
     r"(?<![0-9])(?:\d[ \-]?){10,18}[\dXx](?![0-9])"
     r"|[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
 )
@@ -89,7 +89,7 @@ _MASK_RE = regex.compile(
 
 def mask_text(text: str) -> str:
     """Mask every identifier-looking run in free text (for reports and logs)."""
-    def sub(m: regex.Match) -> str:
+    def sub(m: re.Match) -> str:
         s = m.group(0)
         if "@" in s:
             name, _, dom = s.partition("@")

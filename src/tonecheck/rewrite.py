@@ -7,20 +7,20 @@ applied once, in one pass, and never overlap.
 """
 from __future__ import annotations
 
-import regex
+import re
 
 from . import pii
 
 _NUM = r"(?:\d[\d,]*(?:\.\d+)?|[零一二两三四五六七八九十百千万几]+)"
-AMOUNT_RE = regex.compile(rf"{_NUM}多?(?:万多?|千多?)?(?:元|块钱|块)|{_NUM}(?:万|千)多?(?=[，。,\s]|$|了|的|没|未|逾)")
-DATE_RE = regex.compile(
+AMOUNT_RE = re.compile(rf"{_NUM}多?(?:万多?|千多?)?(?:元|块钱|块)|{_NUM}(?:万|千)多?(?=[，。,\s]|$|了|的|没|未|逾)")
+DATE_RE = re.compile(
     r"\d{4}年\d{1,2}月\d{1,2}[日号]|\d{1,2}月\d{1,2}[日号]|\d{1,2}[日号](?:前|之前)?"
     r"|(?:今天|明天|后天|(?:本周|下周|这周)(?:一(?![定直般样共起])|[二三四五六日天])?|月底|月初|周(?:一(?![定直般样共起])|[二三四五六日]))"
     r"(?:上午|下午|晚上|中午)?(?:\d{1,2}点|[一二三四五六七八九十]{1,3}点)?(?:前|之前)?"
 )
-TAIL_RE = regex.compile(r"尾号\s*\d{4}")
-_PLACEHOLDER = regex.compile(r"\{(amount|date|tail4|masked)\}")
-_OPTIONAL = regex.compile(r"\[([^\[\]]*)\]")
+TAIL_RE = re.compile(r"尾号\s*\d{4}")
+_PLACEHOLDER = re.compile(r"\{(amount|date|tail4|masked)\}")
+_OPTIONAL = re.compile(r"\[([^\[\]]*)\]")
 
 
 def extract_facts(text: str, identifier: str | None = None) -> dict[str, str]:
@@ -56,7 +56,7 @@ def keep_facts(replaced: str, suggestion: str) -> str:
 
 
 def render(template: str, facts: dict[str, str]) -> str:
-    def optional(m: regex.Match) -> str:
+    def optional(m: re.Match) -> str:
         inner = m.group(1)
         names = _PLACEHOLDER.findall(inner)
         if names and all(n in facts for n in names):
@@ -81,12 +81,12 @@ def apply_fixes(text: str, fixes: list[tuple[int, int, str]]) -> str:
     return tidy("".join(out))
 
 
-_PUNCT_RUN = regex.compile(r"([，,；;、])\s*[，,；;、]+")
-_LEADING = regex.compile(r"^[\s，,；;、。]+")
-_BEFORE_END = regex.compile(r"[，,；;、]+(?=[。！？!?]|$)")
-_DOUBLE_END = regex.compile(r"([。！？!?])[，,；;、。！？!?]+")
+_PUNCT_RUN = re.compile(r"([，,；;、])\s*[，,；;、]+")
+_LEADING = re.compile(r"^[\s，,；;、。]+")
+_BEFORE_END = re.compile(r"[，,；;、]+(?=[。！？!?]|$)")
+_DOUBLE_END = re.compile(r"([。！？!?])[，,；;、。！？!?]+")
 # Two fixes that produce the same polite sentence side by side: keep one.
-_REPEATED_SENTENCE = regex.compile(r"([^。！？!?]{4,}[。！？!?])\1+")
+_REPEATED_SENTENCE = re.compile(r"([^。！？!?]{4,}[。！？!?])\1+")
 
 
 def tidy(text: str) -> str:
