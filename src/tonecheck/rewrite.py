@@ -63,6 +63,8 @@ def render(template: str, facts: dict[str, str]) -> str:
             return inner
         return "" if names else inner
 
+    if "[" not in template and "{" not in template:
+        return template
     out = _OPTIONAL.sub(optional, template)
     return _PLACEHOLDER.sub(lambda m: facts.get(m.group(1), ""), out)
 
@@ -89,11 +91,25 @@ _DOUBLE_END = re.compile(r"([。！？!?])[，,；;、。！？!?]+")
 _REPEATED_SENTENCE = re.compile(r"([^。！？!?]{4,}[。！？!?])\1+")
 
 
+_SENTENCE_SPLIT = re.compile(r"(?<=[。！？!?])")
+
+
+def _has_repeated_sentence(text: str) -> bool:
+    """Cheap test for what _REPEATED_SENTENCE removes (its scan is quadratic).
+
+    A repeat needs a sentence of 4+ characters plus its end mark that the
+    preceding text ends with.
+    """
+    parts = _SENTENCE_SPLIT.split(text)
+    return any(len(b) >= 5 and a.endswith(b) for a, b in zip(parts, parts[1:]))
+
+
 def tidy(text: str) -> str:
     """Clean up punctuation left behind by deletions and replacements."""
     t = _PUNCT_RUN.sub(r"\1", text)
     t = _DOUBLE_END.sub(r"\1", t)
-    t = _REPEATED_SENTENCE.sub(r"\1", t)
+    if _has_repeated_sentence(t):
+        t = _REPEATED_SENTENCE.sub(r"\1", t)
     t = _BEFORE_END.sub("", t)
     t = _LEADING.sub("", t)
     return t.strip()
