@@ -46,6 +46,7 @@ _NON_BLOCK = regex.compile(r"[^\u3400-\u4DBF\u4E00-\u9FFF\uF900-\uFAFF\U00020000
 # Context a numeric-identifier pattern may look at around the digit run (卡号是…, 的卡).
 _ID_WINDOW_BEFORE, _ID_WINDOW_AFTER = 24, 8
 _QUOTE_PAIRS = {"“": "”", "「": "」", "『": "』", "‘": "’", "《": "》"}
+_ANY_QUOTE = re.compile("[" + re.escape("".join(_QUOTE_PAIRS) + '"') + "]")
 _NEG_BLOCKERS = ("就", "的话", "否则", "不然", "但", "可是", "不过")
 _RELAY_PREPS = frozenset("跟和对同给替")  # 跟他说 / 对你说 relay or announce; they do not report speech
 _QUESTION = regex.compile(r"[吗嘛?？]|误会|是不是.{0,3}$")
@@ -153,6 +154,7 @@ class _Doc:
     timeout: float | None = None  # regex time limit; None on short texts (a timeout check per step is costly)
     _cuts: list[int] | None = None  # positions of characters that end a tokenizer block
     _windows: dict[tuple[int, int], tuple[list[tuple[int, int]], list[int]]] = field(default_factory=dict)
+    _sentence_of: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
     context_ok: dict[tuple[int, tuple[int, int]], bool] = field(default_factory=dict)  # (rule, sentence) -> unless/requires verdict
     _clauses: list[int] | None = None
     _sentences: list[int] | None = None
@@ -240,9 +242,12 @@ class _Doc:
         return self._enclose(self._clauses, s, e, _CLAUSE_END)
 
     def sentence(self, s: int, e: int) -> tuple[int, int]:
-        if self._sentences is None:
-            self._sentences = self._bounds(_SENTENCE_END, False)
-        return self._enclose(self._sentences, s, e, _SENTENCE_END)
+        got = self._sentence_of.get((s, e))
+        if got is None:
+            if self._sentences is None:
+                self._sentences = self._bounds(_SENTENCE_END, False)
+            got = self._sentence_of[(s, e)] = self._enclose(self._sentences, s, e, _SENTENCE_END)
+        return got
 
     def _enclose(self, cuts: list[int], s: int, e: int, ends: frozenset[str]) -> tuple[int, int]:
         lo = cuts[max(0, bisect.bisect_right(cuts, s) - 1)]
@@ -256,6 +261,8 @@ class _Doc:
         if self._quotes is None:
             self._quotes = []
             t = self.text
+            if not _ANY_QUOTE.search(t):
+                return False
             stack: list[tuple[str, int]] = []
             straight = -1
             for i, ch in enumerate(t):
