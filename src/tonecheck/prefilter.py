@@ -158,7 +158,7 @@ def _branch(alternatives: list) -> frozenset[str] | None:
         sets = [s for s in _seq(list(alt)) if s and min(map(len, s)) >= 1]
         if not sets:
             return None
-        acc |= max(sets, key=lambda s: (min(map(len, s)), -len(s)))
+        acc |= min(sets, key=_expected_hits)
         if len(acc) > MAX_ALTERNATIVES:
             return None
     return frozenset(acc)
