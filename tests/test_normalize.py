@@ -63,3 +63,25 @@ def test_normalisation_is_idempotent(text):
 def test_canonical_text_round_trips_unchanged(text):
     assume(not re.search(r"(.)\1\1", text))  # 3+ repeats are folded by design
     assert normalize(text).text == text
+
+
+# The fast path skips steps a text does not need; skipping must never change the result.
+_STEP_ALPHABET = "一二三两幺拐勾零0123456789 _-*.杠傻逼你好钱还哈"
+
+
+def _all_steps(text: str):
+    from tonecheck import normalize as n
+
+    folded = text.translate(n._fold_table())
+    cur, origin, breaks_at = n._drop_separators(folded, None)
+    cur, origin = n._spoken_digits(cur, origin)
+    cur, origin = n._collapse_repeats(cur, origin)
+    return cur, tuple(origin) if origin is not None else tuple(range(len(cur)))
+
+
+@given(st.text(alphabet=_STEP_ALPHABET, max_size=40))
+def test_skipping_steps_never_changes_the_result(text):
+    from tonecheck.normalize import normalize
+
+    got = normalize(text)
+    assert (got.text, got.origin) == _all_steps(text)

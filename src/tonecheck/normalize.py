@@ -37,6 +37,7 @@ _MIN_RADIO_RUN = 6
 _WORD = r"[\p{L}\p{N}\p{Han}]"
 _SEP_RUN = regex.compile(rf"(?<={_WORD})[{_SEPARATORS}]{{1,3}}(?={_WORD})")
 _DIGIT_CLASS = "0-9" + "".join(_SPOKEN_DIGITS)
+_SPOKEN_CHAR = re.compile("[" + "".join(_SPOKEN_DIGITS) + "]")  # a run needs one to be worth converting
 _SPOKEN_RUN = re.compile(rf"[{_DIGIT_CLASS}](?:[杠\-— ]{{0,3}}[{_DIGIT_CLASS}])+")
 # The stdlib engine is several times faster than `regex` on back-references.
 _REPEAT = re.compile(r"([^\d*\s])\1{2,}")
@@ -123,16 +124,28 @@ def fold_char(ch: str) -> str:
 def normalize(text: str) -> Normalized:
     """Canonical form of ``text`` with an offset map back to it."""
     folded = text.translate(_fold_table())
-    if not (_SEP_RUN.search(folded) or _SPOKEN_RUN.search(folded) or _ANY_REPEAT.search(folded)):
+    seps = _SEP_RUN.search(folded) is not None
+    spoken = _has_spoken_run(folded)
+    repeats = _ANY_REPEAT.search(folded) is not None
+    if not (seps or spoken or repeats):
         # the common case: nothing but the 1:1 fold
         return Normalized(folded, _identity(len(folded)), frozenset(), text)
     origin: list[int] | None = None  # None means identity
-    cur, origin, breaks_at = _drop_separators(folded, origin)
-    cur, origin = _spoken_digits(cur, origin)
-    cur, origin = _collapse_repeats(cur, origin)
+    cur, breaks_at = folded, []
+    if seps:
+        cur, origin, breaks_at = _drop_separators(cur, origin)
+    if spoken or (seps and _has_spoken_run(cur)):  # 一_二_三 becomes a run once _ is gone
+        cur, origin = _spoken_digits(cur, origin)
+    if repeats or seps:  # dropping separators can bring repeats together (傻 傻 傻)
+        cur, origin = _collapse_repeats(cur, origin)
     final = tuple(origin) if origin is not None else _identity(len(cur))
     breaks = frozenset(bisect.bisect_left(final, o) for o in breaks_at) if breaks_at else frozenset()
     return Normalized(cur, final, breaks, text)
+
+
+def _has_spoken_run(text: str) -> bool:
+    return _SPOKEN_CHAR.search(text) is not None and any(
+        _SPOKEN_CHAR.search(m.group()) for m in _SPOKEN_RUN.finditer(text))
 
 
 def _apply(text: str, origin: list[int] | None, edits: list[tuple[int, int, str, list[int]]]) -> tuple[str, list[int]]:
