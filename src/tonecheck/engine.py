@@ -89,11 +89,6 @@ class _LazyRegex:
             self._fast = _stdlib_compile(self.pattern) or self.get()
         return self._fast
 
-    def finditer(self, text: str, pos: int, endpos: int, timeout: float | None) -> Iterable:
-        if timeout is None:
-            return self.fast().finditer(text, pos, endpos)
-        return self.get().finditer(text, pos, endpos, timeout=timeout)
-
     def search(self, text: str, timeout: float | None):
         if timeout is None:
             return self.fast().search(text)
@@ -124,6 +119,7 @@ class _Compiled:
     seq_ids: tuple[frozenset[int], ...] = ()
     exc_ids: frozenset[int] = frozenset()
     gates: tuple[tuple[frozenset[int], ...], ...] = ()  # per pattern: literal sets that must each be seen
+    later_gates: tuple[tuple[frozenset[int], ...], ...] = ()  # per pattern: gates[1:]
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,6 +315,7 @@ class Engine:
             c.unless = tuple(_LazyRegex(expand_regex(p, classes)) for p in rule.unless)
             c.requires = tuple(_LazyRegex(expand_regex(p, classes)) for p in rule.requires)
             c.ungated = tuple(k for k, g in enumerate(c.gates) if not g)
+            c.later_gates = tuple(g[1:] for g in c.gates)
             self.compiled.append(c)
         self._literals = list(literal_ids)
         # Which rules a literal can set off: terms, regex anchors, a sequence's first element.
@@ -501,37 +498,50 @@ class Engine:
             if not windows:
                 return out
         todo = sorted((*c.ungated, *pats)) if c.ungated else sorted(pats)
+        later = c.later_gates
         for k in todo:
-            gates = c.gates[k]
-            if len(gates) > 1 and any(g.isdisjoint(found) for g in gates[1:]):
-                continue
-            lazy = c.regexes[k]
-            if windows is None:
-                ms = lazy.finditer(text, 0, len(text), doc.timeout)
+            for g in later[k]:  # rarest first: the likeliest to be missing
+                if g.isdisjoint(found):
+                    break
             else:
-                ms = (m for ws, we in windows for m in lazy.finditer(text, ws, we, doc.timeout))
-            groups = (lazy.fast() if doc.timeout is None else lazy.get()).groupindex
-            for m in ms:
-                if "hit" in groups and m.group("hit") is not None:
-                    s, e = m.span("hit")
-                else:
-                    s, e = m.span()
-                if e <= s:
+                out.extend(self._run_pattern(c, k, text, windows, doc))
+        return out
+
+    def _run_pattern(self, c: _Compiled, k: int, text: str, windows: list[tuple[int, int]] | None,
+                     doc: _Doc) -> list[Candidate]:
+        rule = c.rule
+        out: list[Candidate] = []
+        lazy = c.regexes[k]
+        if doc.timeout is None:
+            rx = lazy.fast()
+            ms = rx.finditer(text) if windows is None else (
+                m for ws, we in windows for m in rx.finditer(text, ws, we))
+        else:
+            rx = lazy.get()
+            ms = (m for ws, we in (windows or [(0, len(text))])
+                  for m in rx.finditer(text, ws, we, timeout=doc.timeout))
+        groups = rx.groupindex
+        for m in ms:
+            if "hit" in groups and m.group("hit") is not None:
+                s, e = m.span("hit")
+            else:
+                s, e = m.span()
+            if e <= s:
+                continue
+            if rule.boundary == "token" and not doc.aligned(s, e, self._own_words):
+                continue
+            ident = m.group("num") if "num" in groups else None
+            cand = Candidate(rule, s, e, text[s:e], identifier=ident, confidence=rule.confidence)
+            if rule.validator:
+                has_ctx = "ctx" in groups and m.group("ctx") is not None
+                cand.valid = pii.validate(rule.validator, ident or text[s:e])
+                if cand.valid is False and not has_ctx:
                     continue
-                if rule.boundary == "token" and not doc.aligned(s, e, self._own_words):
-                    continue
-                ident = m.group("num") if "num" in groups else None
-                cand = Candidate(rule, s, e, text[s:e], identifier=ident, confidence=rule.confidence)
-                if rule.validator:
-                    has_ctx = "ctx" in groups and m.group("ctx") is not None
-                    cand.valid = pii.validate(rule.validator, ident or text[s:e])
-                    if cand.valid is False and not has_ctx:
-                        continue
-                    if cand.valid:
-                        cand.confidence = min(1.0, rule.confidence + 0.1)
-                    elif cand.valid is False:
-                        cand.confidence = max(0.3, rule.confidence - 0.2)
-                out.append(cand)
+                if cand.valid:
+                    cand.confidence = min(1.0, rule.confidence + 0.1)
+                elif cand.valid is False:
+                    cand.confidence = max(0.3, rule.confidence - 0.2)
+            out.append(cand)
         return out
 
     def _match_sequence(self, c: _Compiled, found: frozenset[int], pos: dict[int, list[tuple[int, int]]],
