@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, strategies as st
 
 import tonecheck
 from tonecheck.rewrite import AMOUNT_RE, DATE_RE, apply_fixes, extract_facts, render, resolve_overlaps
@@ -55,3 +56,11 @@ def test_template_placeholders_and_optional_parts():
 def test_apply_fixes_tidies_punctuation():
     assert apply_fixes("你这个废物，，三千块都拖半年", [(0, 5, "")]) == "三千块都拖半年"
     assert apply_fixes("好的，你个傻逼。", [(3, 7, "")]) == "好的。"
+
+
+@given(st.text(alphabet="0123456789,.一二三两十百千万几多元块钱月日号天周今明下本点前", max_size=30))
+def test_quick_fact_scans_find_what_the_full_scans_find(text):
+    from tonecheck.rewrite import amounts_in, dates_in
+
+    assert amounts_in(text) == [m.group(0) for m in AMOUNT_RE.finditer(text)]
+    assert dates_in(text) == [m.group(0) for m in DATE_RE.finditer(text)]

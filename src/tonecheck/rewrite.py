@@ -11,7 +11,9 @@ import re
 
 from . import pii
 
-_NUM = r"(?:\d[\d,]*(?:\.\d+)?|[零一二两三四五六七八九十百千万几]+)"
+# A number starts where its run starts: trying every digit of an 18-digit ID
+# as a start made this search quadratic (the leftmost match is the same).
+_NUM = r"(?:(?<![\d,])\d[\d,]*(?:\.\d+)?|(?<![零一二两三四五六七八九十百千万几])[零一二两三四五六七八九十百千万几]+)"
 AMOUNT_RE = re.compile(rf"{_NUM}多?(?:万多?|千多?)?(?:元|块钱|块)|{_NUM}(?:万|千)多?(?=[，。,\s]|$|了|的|没|未|逾)")
 DATE_RE = re.compile(
     r"\d{4}年\d{1,2}月\d{1,2}[日号]|\d{1,2}月\d{1,2}[日号]|\d{1,2}[日号](?:前|之前)?"
@@ -19,16 +21,28 @@ DATE_RE = re.compile(
     r"(?:上午|下午|晚上|中午)?(?:\d{1,2}点|[一二三四五六七八九十]{1,3}点)?(?:前|之前)?"
 )
 TAIL_RE = re.compile(r"尾号\s*\d{4}")
+# Every amount has a unit and every date one of these characters: a quick
+# look for them spares the full scans on most texts.
+_AMOUNT_HINT = re.compile(r"[元块万千]")
+_DATE_HINT = re.compile(r"[月日号天周]")
+
+
+def amounts_in(text: str) -> list[str]:
+    return [m.group(0) for m in AMOUNT_RE.finditer(text)] if _AMOUNT_HINT.search(text) else []
+
+
+def dates_in(text: str) -> list[str]:
+    return [m.group(0) for m in DATE_RE.finditer(text)] if _DATE_HINT.search(text) else []
 _PLACEHOLDER = re.compile(r"\{(amount|date|tail4|masked)\}")
 _OPTIONAL = re.compile(r"\[([^\[\]]*)\]")
 
 
 def extract_facts(text: str, identifier: str | None = None) -> dict[str, str]:
     facts: dict[str, str] = {}
-    if m := AMOUNT_RE.search(text):
-        facts["amount"] = m.group(0)
-    if m := DATE_RE.search(text):
-        facts["date"] = m.group(0)
+    if amounts := amounts_in(text):
+        facts["amount"] = amounts[0]
+    if dates := dates_in(text):
+        facts["date"] = dates[0]
     if m := TAIL_RE.search(text):
         facts["tail4"] = m.group(0)[-4:]
     if identifier:
@@ -43,8 +57,8 @@ def keep_facts(replaced: str, suggestion: str) -> str:
     A template that already carries them ({amount}, {date}) is left alone;
     otherwise a short factual lead-in is put before the suggestion.
     """
-    amounts = [m.group(0) for m in AMOUNT_RE.finditer(replaced) if m.group(0) not in suggestion]
-    dates = [m.group(0) for m in DATE_RE.finditer(replaced) if m.group(0) not in suggestion]
+    amounts = [a for a in amounts_in(replaced) if a not in suggestion]
+    dates = [d for d in dates_in(replaced) if d not in suggestion]
     if not amounts and not dates:
         return suggestion
     lead = ""
