@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 import re
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable
 
 import ahocorasick_rs
@@ -143,23 +143,25 @@ class Candidate:
     confidence: float = 0.0
 
 
-@dataclass
 class _Doc:
-    norm: Normalized
-    tokenizer: Tokenizer
-    timeout: float | None = None  # regex time limit; None on short texts (a timeout check per step is costly)
-    _cuts: list[int] | None = None  # positions of characters that end a tokenizer block
-    _windows: dict[tuple[int, int], tuple[list[tuple[int, int]], list[int]]] = field(default_factory=dict)
-    _sentence_of: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
-    context_ok: dict[tuple[int, tuple[int, int]], bool] = field(default_factory=dict)  # (rule, sentence) -> unless/requires verdict
-    _clauses: list[int] | None = None
-    _sentences: list[int] | None = None
-    _quotes: list[tuple[int, int]] | None = None
-    _digits: list[tuple[int, int]] | None = None
+    """One text under check, with what rules compute about it, each on first need."""
 
-    @property
-    def text(self) -> str:
-        return self.norm.text
+    __slots__ = ("norm", "text", "tokenizer", "timeout", "_cuts", "_windows", "_sentence_of", "context_ok",
+                 "_clauses", "_sentences", "_quotes", "_digits")
+
+    def __init__(self, norm: Normalized, tokenizer: Tokenizer, timeout: float | None = None) -> None:
+        self.norm = norm
+        self.text = norm.text
+        self.tokenizer = tokenizer
+        self.timeout = timeout  # regex time limit; None on short texts (a timeout check per step is costly)
+        self._cuts: list[int] | None = None  # positions of characters that end a tokenizer block
+        self._windows: dict[tuple[int, int], tuple[list[tuple[int, int]], list[int]]] = {}
+        self._sentence_of: dict[tuple[int, int], tuple[int, int]] = {}
+        self.context_ok: dict[tuple[int, tuple[int, int]], bool] = {}  # (rule, sentence) -> unless/requires verdict
+        self._clauses: list[int] | None = None
+        self._sentences: list[int] | None = None
+        self._quotes: list[tuple[int, int]] | None = None
+        self._digits: list[tuple[int, int]] | None = None
 
     def digit_windows(self) -> list[tuple[int, int]]:
         """Merged windows around runs of 7+ digits: where numeric identifiers can be."""
