@@ -20,10 +20,10 @@ for path in ("../shared/eval/dev_utterances.jsonl", "../shared/eval/dev_conversa
                 if not any(b in g for b in BOILER) and not g.isdigit() and not g.isascii():
                     grams[g] = u["text"]
 import glob, os
-NC = 12  # the challenge set is ours and written independently: only long copies count
+NC = 12  # our own blind sets (tests/challenge, tests/blind2): only long copies count
 DIGITS = set("零〇一二两三四五六七八九幺0123456789")
 chal = {}
-for path in glob.glob("tests/challenge/*.jsonl"):
+for path in glob.glob("tests/challenge/*.jsonl") + glob.glob("tests/blind2/*.jsonl"):
     for line in open(path, encoding="utf-8"):
         if not line.strip():
             continue
@@ -33,14 +33,14 @@ for path in glob.glob("tests/challenge/*.jsonl"):
             for i in range(len(t) - NC + 1):
                 g = t[i:i+NC]
                 if not any(b in g for b in BOILER) and not g.isdigit() and not g.isascii() and not set(g) <= DIGITS:
-                    chal[g] = "[challenge set] " + u["text"]
+                    chal[g] = f"[{os.path.dirname(path)}] " + u["text"]
 policy = clean(open("../shared/POLICY.md", encoding="utf-8").read())
 grams = {g: t for g, t in grams.items() if g not in policy}
 chal = {g: t for g, t in chal.items() if g not in policy and sum(ch.isdigit() for ch in g) < 4}
 files = sys.argv[1:] or subprocess.run(["git", "diff", "--cached", "--name-only", "--diff-filter=AM"], capture_output=True, text=True).stdout.split()
 bad = []
 for f in files:
-    if not (f.startswith(("lexicons/", "tests/", "examples/", "docs/")) or f == "README.md") or f.startswith("tests/challenge/"):
+    if not (f.startswith(("lexicons/", "tests/", "examples/", "docs/")) or f == "README.md") or f.startswith(("tests/challenge/", "tests/blind2/")):
         continue
     try:
         if len(sys.argv) > 1:
@@ -58,11 +58,6 @@ for f in files:
             if c[i:i+NC] in chal:
                 bad.append(f"{f}:{lineno}: copies challenge-set text «{c[i:i+NC]}» (from: {chal[c[i:i+NC]]})")
                 break
-if len(sys.argv) == 1 and any(f.startswith("lexicons/") for f in files):
-    print("FYI (core engineer): an independent challenge set, written blind in other words, now lives in tests/challenge/.", file=sys.stderr)
-    print("  On it, RECALL is low: threat 0.65, sarcasm 0.58, insult 0.77, conduct 0.54 (precision ~0.97). Run:", file=sys.stderr)
-    print("  python ../shared/eval/score.py tests/challenge/utterances.jsonl tests/challenge/conversations.jsonl --show-errors 150", file=sys.stderr)
-    print("  and cover the missed PHENOMENA in your subtypes with classes/constructions (never copy its sentences: this hook refuses that too).", file=sys.stderr)
 if bad:
     print("COMMIT REFUSED by the evaluation-leak check: these lines copy sentences or distinctive phrases", file=sys.stderr)
     print("from the evaluation set (../shared/eval). The held-out set is written in other words: rewrite these", file=sys.stderr)
