@@ -638,6 +638,8 @@ class Engine:
             if i > 0 and before[i - 1] in _RELAY_PREPS:
                 continue  # 跟他说 / 对你说: an instruction or announcement, not reported speech
             between = before[i + len(marker):]
+            if between.startswith("的"):
+                continue  # 你说的 / 您讲的: "what you said" is talked about, not reported
             about_us = "我们" in between or between.startswith("我") or "咱们" in between
             sent_rest = doc.text[ss:min(len(doc.text), se + 12)]
             if ("你" not in between and "您" not in between) and (about_us or _QUESTION.search(sent_rest)):
