@@ -64,3 +64,27 @@ def test_quick_fact_scans_find_what_the_full_scans_find(text):
 
     assert amounts_in(text) == [m.group(0) for m in AMOUNT_RE.finditer(text)]
     assert dates_in(text) == [m.group(0) for m in DATE_RE.finditer(text)]
+
+
+@pytest.mark.parametrize("text, kept, dropped", [
+    ("【XX银行】你这种人就该去坐牢，三千元月底前处理", ["【XX银行】", "三千元"], ["坐牢"]),
+    ("您在招商银行的那笔欠款拖着，真有本事啊，一分都不还", ["招商银行"], []),
+    ("【某某法院执行局】您已被列为被执行人，请立即还款", [], ["法院"]),   # the letterhead is the violation
+    ("你去借呗借一笔先把我们这个还上", [], ["借呗"]),                    # named inside the violation
+])
+def test_rewrites_keep_signature_and_lender_but_not_what_violates(text, kept, dropped):
+    res = CHECKER.check(text, counterpart="debtor")
+    assert res.findings, text
+    for k in kept:
+        assert k in res.rewrite, (k, res.rewrite)
+    for d in dropped:
+        assert d not in res.rewrite, (d, res.rewrite)
+    assert not CHECKER.check(res.rewrite, counterpart="debtor").violations
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("你在我们这儿欠的三千块拖了半年，真是个老赖", "你在我们这儿欠的三千块拖了半年"),
+    ("好的。你个废物！还钱", "好的。还钱"),
+])
+def test_deleting_a_name_takes_its_frame_along(text, expected):
+    assert CHECKER.check(text, counterpart="debtor").rewrite == expected

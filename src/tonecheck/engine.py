@@ -290,6 +290,8 @@ class Engine:
         classes = lexicon.classes
         self.negators = tuple(sorted(classes.get("negator", ()), key=len, reverse=True))
         self.reported = tuple(classes.get("reported_speech", ()))
+        lenders = sorted(classes.get("lender", ()), key=len, reverse=True)
+        self._lender_rx = re.compile("|".join(map(re.escape, lenders))) if lenders else None
         # Cheap first looks before the per-word scans in _negated / _reported.
         self._neg_first = re.compile("[" + re.escape("".join({n[0] for n in self.negators})) + "]" if self.negators else "(?!)")
         self._reported_rx = re.compile("|".join(map(re.escape, self.reported)) if self.reported else "(?!)")
@@ -668,7 +670,11 @@ class Engine:
             else:
                 suggestion = render(template, {})
             if rule.subtype not in ("privacy.third_party_disclosure", "privacy.pii_exposure"):  # identifiers carry no facts to keep
-                suggestion = keep_facts(norm.original[ofs:ofe], suggestion)
+                replaced = norm.original[ofs:ofe]
+                # a lender named inside the violation (去借呗借一笔还我们) is its content, not a fact
+                lenders = [m.group() for m in self._lender_rx.finditer(replaced)
+                           if m.end() <= os_ - ofs or m.start() >= oe - ofs] if self._lender_rx else ()
+                suggestion = keep_facts(replaced, suggestion, lenders, hit_start=os_ - ofs)
             ctx = []
             if rule.counterparts:
                 ctx.append(f"听话人：{counterpart}")

@@ -8,6 +8,7 @@ applied once, in one pass, and never overlap.
 from __future__ import annotations
 
 import re
+from typing import Iterable
 
 from . import pii
 
@@ -51,22 +52,35 @@ def extract_facts(text: str, identifier: str | None = None) -> dict[str, str]:
     return facts
 
 
-def keep_facts(replaced: str, suggestion: str) -> str:
-    """Make sure amounts and dates in the replaced text survive the fix.
+_SIGNATURE = re.compile(r"^\s*([【\[][^】\]]{1,24}[】\]])")
+
+
+def keep_facts(replaced: str, suggestion: str, lenders: Iterable[str] = (), hit_start: int | None = None) -> str:
+    """Make sure amounts, dates and the lender in the replaced text survive the fix.
 
     A template that already carries them ({amount}, {date}) is left alone;
-    otherwise a short factual lead-in is put before the suggestion.
+    otherwise a short factual lead-in is put before the suggestion. An SMS
+    signature (【某某银行】) at the start of the replaced text stays in front,
+    unless the violation starts inside it (a fake court's letterhead is the
+    violation, not a fact). ``lenders`` are the lender names the caller found
+    in the replaced text outside the violating span.
     """
-    amounts = [a for a in amounts_in(replaced) if a not in suggestion]
-    dates = [d for d in dates_in(replaced) if d not in suggestion]
-    if not amounts and not dates:
-        return suggestion
-    lead = ""
-    if amounts:
-        lead += f"您的欠款金额为{'、'.join(dict.fromkeys(amounts))}，"
+    sig = _SIGNATURE.match(replaced)
+    if sig and hit_start is not None and hit_start < sig.end():
+        sig = None
+    signature = sig.group(1) if sig and sig.group(1) not in suggestion else ""
+    body = replaced[sig.end():] if sig else replaced
+    amounts = [a for a in amounts_in(body) if a not in suggestion]
+    dates = [d for d in dates_in(body) if d not in suggestion]
+    names = [n for n in dict.fromkeys(lenders) if n not in suggestion and n not in signature]
+    if not amounts and not dates and not names:
+        return signature + suggestion
+    where = f"在{'、'.join(names)}的" if names else "的"
+    lead = f"您{where}欠款金额为{'、'.join(dict.fromkeys(amounts))}，" if amounts else (
+        f"关于您{where}账户，" if names else "")
     if dates:
         lead += f"约定的时间是{'、'.join(dict.fromkeys(dates))}，"
-    return lead + suggestion if suggestion else lead.rstrip("，")
+    return signature + (lead + suggestion if suggestion else lead.rstrip("，"))
 
 
 def render(template: str, facts: dict[str, str]) -> str:
@@ -90,15 +104,21 @@ def apply_fixes(text: str, fixes: list[tuple[int, int, str]]) -> str:
     for s, e, rep in sorted(fixes):
         if s < pos:
             continue  # overlapping fix: the caller resolved these; skip defensively
-        out.append(text[pos:s])
+        before = text[pos:s]
+        if not rep and (e >= len(text) or text[e] in _CLAUSE_MARKS):
+            # a deleted name leaves its frame behind (真是个□。 / 你这个□，): drop the frame too
+            before = _ORPHAN_FRAME.sub("", before)
+        out.append(before)
         out.append(rep)
         pos = e
     out.append(text[pos:])
     return tidy("".join(out))
 
 
+_CLAUSE_MARKS = frozenset("，,。！？!?；;、…~ \n")
+_ORPHAN_FRAME = re.compile(r"(?:(?:你|您|他|她)(?:真|就|可|简直|还真|真的)?是?|真是|就是|简直是|还真是|简直就是)?(?:个|一个|这个|那个|这种|这样的|这号)$")
 _PUNCT_RUN = re.compile(r"([，,；;、])\s*[，,；;、]+")
-_LEADING = re.compile(r"^[\s，,；;、。]+")
+_LEADING = re.compile(r"^[\s，,；;、。！？!?…~]+")
 _BEFORE_END = re.compile(r"[，,；;、]+(?=[。！？!?]|$)")
 _DOUBLE_END = re.compile(r"([。！？!?])[，,；;、。！？!?]+")
 # Two fixes that produce the same polite sentence side by side: keep one.
