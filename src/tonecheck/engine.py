@@ -113,6 +113,7 @@ class _Compiled:
     regexes: tuple["_LazyRegex", ...] = ()
     unless: tuple["_LazyRegex", ...] = ()
     requires: tuple["_LazyRegex", ...] = ()
+    cues: tuple["_LazyRegex", ...] = ()  # context_cue: the utterance itself supplies the rule's context
     ungated: tuple[int, ...] = ()  # patterns with no literal requirement: they run whenever the rule does
     term_ids: frozenset[int] = frozenset()
     anchor_ids: frozenset[int] = frozenset()
@@ -130,6 +131,7 @@ class _Tables:
     pat_ids: frozenset[int]
     anchors: dict[int, frozenset[int]]             # literal id -> regex rules it anchors
     anchor_ids: frozenset[int]
+    cued: frozenset[int]                           # rules that apply only if a context_cue matches the text
 
 
 @dataclass(slots=True)
@@ -318,6 +320,7 @@ class Engine:
                             for p in expanded)
             c.unless = tuple(_LazyRegex(expand_regex(p, classes)) for p in rule.unless)
             c.requires = tuple(_LazyRegex(expand_regex(p, classes)) for p in rule.requires)
+            c.cues = tuple(_LazyRegex(expand_regex(p, classes)) for p in rule.context_cue)
             c.ungated = tuple(k for k, g in enumerate(c.gates) if not g)
             c.later_gates = tuple(g[1:] for g in c.gates)
             self.compiled.append(c)
@@ -360,7 +363,7 @@ class Engine:
     def warm_up(self) -> None:
         """Compile every pattern now (a service does this at start-up, not on the first request)."""
         for c in self.compiled:
-            for rx in (*c.regexes, *c.unless, *c.requires):
+            for rx in (*c.regexes, *c.unless, *c.requires, *c.cues):
                 rx.get()
                 rx.fast()
 
@@ -379,6 +382,11 @@ class Engine:
         tables = self._by_setting.get(key)
         if tables is None:
             ok = [self._applies(c.rule, role, counterpart, channel, context) for c in self.compiled]
+            # Rules whose flags are missing but whose utterance may state them (context_cue).
+            cued = frozenset(ri for ri, c in enumerate(self.compiled)
+                             if not ok[ri] and c.cues and self._applies(c.rule, role, counterpart, channel,
+                                                                        context | frozenset(c.rule.context)))
+            ok = [o or ri in cued for ri, o in enumerate(ok)]
             trigger = {}
             for pid, rs in enumerate(self._trigger):
                 kept = frozenset(ri for ri in rs if ok[ri])
@@ -396,7 +404,7 @@ class Engine:
                         anchors.setdefault(pid, set()).add(ri)
             anchor_map = {pid: frozenset(rs) for pid, rs in anchors.items()}
             tables = _Tables(trigger, pat_index, frozenset(trigger), frozenset(pat_index),
-                             anchor_map, frozenset(anchor_map))
+                             anchor_map, frozenset(anchor_map), cued)
             if len(self._by_setting) < 256:
                 self._by_setting[key] = tables
         return tables
@@ -457,8 +465,11 @@ class Engine:
         doc = _Doc(norm, self.tokenizer, self.regex_timeout if len(text) > TIMEOUT_ABOVE_CHARS else None)
         truncated = False
         cands: list[Candidate] = []
+        cued = tables.cued
         for ri in sorted(rules):
             c = self.compiled[ri]
+            if ri in cued and not any(rx.search(text, doc.timeout) for rx in c.cues):
+                continue
             try:
                 raw = self._match_rule(c, found, pos, doc, pats.get(ri, ()))
             except TimeoutError:
@@ -679,7 +690,8 @@ class Engine:
             if rule.counterparts:
                 ctx.append(f"听话人：{counterpart}")
             if rule.context:
-                ctx.append("对话上下文：" + "、".join(sorted(set(rule.context) & context)))
+                active = sorted(set(rule.context) & context)
+                ctx.append("对话上下文：" + "、".join(active) if active else "本句自己提到了对方的处境或异议")
             if cand.valid is True:
                 ctx.append("号码校验通过")
             elif cand.valid is False:

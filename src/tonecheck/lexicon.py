@@ -191,7 +191,7 @@ def _lookup(name: str, classes: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
 def _check_refs(rule: Rule, classes: dict[str, tuple[str, ...]]) -> None:
     for t in rule.terms + rule.anchors + rule.exceptions + [x for el in rule.sequence for x in el]:
         expand_terms([t], classes)
-    for p in rule.patterns + rule.unless + rule.requires:
+    for p in rule.patterns + rule.unless + rule.requires + rule.context_cue:
         for name in CLASS_REF.findall(p):
             _lookup(name, classes)
         try:

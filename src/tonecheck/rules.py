@@ -84,6 +84,10 @@ class Rule(BaseModel):
     counterparts: list[Counterpart] = Field(default_factory=list)
     channels: list[Channel] = Field(default_factory=list)
     context: list[str] = Field(default_factory=list, description="Conversation flags that must be active")
+    context_cue: list[str] = Field(
+        default_factory=list,
+        description="Regexes: when one matches anywhere in the utterance, its `context` counts as active "
+                    "(the agent's own words restate the distress or dispute: 你说不想活了？…)")
     exceptions: list[str] = Field(default_factory=list, description="Allow-list terms that win over an overlapping hit")
     unless: list[str] = Field(default_factory=list, description="Regexes: a match in the same sentence suppresses the hit")
     requires: list[str] = Field(default_factory=list, description="Regexes that must all match in the same sentence")
