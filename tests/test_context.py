@@ -67,3 +67,15 @@ def test_block_tokenisation_equals_whole_text_tokenisation(text):
             lo, hi = doc.window(s, e)
             toks, _ = doc.tokens_in(lo, hi)
             assert toks == [t for t in whole if lo <= t[0] and t[1] <= hi]
+
+
+@pytest.mark.parametrize("text", [
+    "坐牢是不可能的，这只是民事上的欠款",
+    "抓人？不会的，您放心",
+])
+def test_a_cue_denied_right_after_it_is_negated(text):
+    assert not any(s.startswith("threat") for s in subtypes(text))
+
+
+def test_post_negation_needs_the_denial_to_close_the_clause():
+    assert any(s.startswith("threat") for s in subtypes("不还就让你坐牢，不可能让你赖掉"))

@@ -49,6 +49,8 @@ _QUOTE_PAIRS = {"“": "”", "「": "」", "『": "』", "‘": "’", "《": "
 _ANY_QUOTE = re.compile("[" + re.escape("".join(_QUOTE_PAIRS) + '"') + "]")
 _NEG_BLOCKERS = ("就", "的话", "否则", "不然", "但", "可是", "不过")
 _RELAY_PREPS = frozenset("跟和对同给替")  # 跟他说 / 对你说 relay or announce; they do not report speech
+# A cue denied right after it: 坐牢是不可能的 / 抓人？不会的。
+_POST_NEGATION = re.compile(r"[？?，,]?(?:那|这)?(?:是|也是|都是|肯定|绝对)?(?:不可能|不会|不存在|没有)(?:的|的事|的事情|的事儿)?(?:[，。！？!?,；;…]|$)")
 _QUESTION = regex.compile(r"[吗嘛?？]|误会|是不是.{0,3}$")
 
 # Replacement used when a rule's own rewrite still leaves a violation.
@@ -610,7 +612,7 @@ class Engine:
                     and all(rx.search(sent, doc.timeout) for rx in c.requires))
             if not ok:
                 return False
-        if rule.negation and self._negated(doc, s):
+        if rule.negation and (self._negated(doc, s) or _POST_NEGATION.match(doc.text, e)):
             return False
         if rule.quotes and rule.category is not Category.risk:
             if doc.in_quotes(s, e) or self._reported(doc, s, e):
