@@ -8,12 +8,16 @@ from .engine import Engine
 from .rules import Example, Rule
 
 
-def _kwargs(rule: Rule, ex: Example) -> dict:
+def _kwargs(rule: Rule, ex: Example, fire: bool = False) -> dict:
+    # A fire example of a rule with a context_cue and no context of its own
+    # runs without the flags: the cue in its text has to supply them. Clean
+    # examples always get the flags (the stricter test).
+    context = ex.context or ([] if fire and rule.context_cue else rule.context)
     return {
         "role": ex.role or rule.roles[0],
         "counterpart": ex.counterpart or (rule.counterparts[0] if rule.counterparts else "debtor"),
         "channel": ex.channel or (rule.channels[0] if rule.channels else "call"),
-        "context": frozenset(ex.context or rule.context),
+        "context": frozenset(context),
     }
 
 
@@ -29,7 +33,7 @@ def run_rule_examples(checker: Checker, only: Iterable[str] | None = None) -> li
             continue
         solo = Engine(checker.lexicon, [rule], shared_tokenizer=checker.engine.tokenizer)
         for ex in rule.examples.fire:
-            kw = _kwargs(rule, ex)
+            kw = _kwargs(rule, ex, fire=True)
             found, _, _ = solo.run(ex.text, kw["role"], kw["counterpart"], kw["channel"], kw["context"])
             if not any(f.rule_id == rule.id for f in found):
                 failures.append(f"{rule.id}: should fire on {ex.text!r}")
