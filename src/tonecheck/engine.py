@@ -116,6 +116,7 @@ class _Compiled:
     unless: tuple["_LazyRegex", ...] = ()
     requires: tuple["_LazyRegex", ...] = ()
     cues: tuple["_LazyRegex", ...] = ()  # context_cue: the utterance itself supplies the rule's context
+    cue_ids: frozenset[int] | None = None  # literals one of which a cue needs (None: no gate)
     ungated: tuple[int, ...] = ()  # patterns with no literal requirement: they run whenever the rule does
     term_ids: frozenset[int] = frozenset()
     anchor_ids: frozenset[int] = frozenset()
@@ -322,7 +323,12 @@ class Engine:
                             for p in expanded)
             c.unless = tuple(_LazyRegex(expand_regex(p, classes)) for p in rule.unless)
             c.requires = tuple(_LazyRegex(expand_regex(p, classes)) for p in rule.requires)
-            c.cues = tuple(_LazyRegex(expand_regex(p, classes)) for p in rule.context_cue)
+            cue_expanded = [expand_regex(p, classes) for p in rule.context_cue]
+            c.cues = tuple(_LazyRegex(p) for p in cue_expanded)
+            # literals a cue needs: without one of them in the text no cue can match
+            cue_sets = [required_literals(p) for p in cue_expanded]
+            if cue_sets and all(cue_sets):
+                c.cue_ids = frozenset().union(*(pids(req[0]) for req in cue_sets))
             c.ungated = tuple(k for k, g in enumerate(c.gates) if not g)
             c.later_gates = tuple(g[1:] for g in c.gates)
             self.compiled.append(c)
@@ -470,7 +476,8 @@ class Engine:
         cued = tables.cued
         for ri in sorted(rules):
             c = self.compiled[ri]
-            if ri in cued and not any(rx.search(text, doc.timeout) for rx in c.cues):
+            if ri in cued and ((c.cue_ids is not None and c.cue_ids.isdisjoint(found))
+                               or not any(rx.search(text, doc.timeout) for rx in c.cues)):
                 continue
             try:
                 raw = self._match_rule(c, found, pos, doc, pats.get(ri, ()))
