@@ -113,19 +113,32 @@ def _sanitize(pattern: str) -> str:
     return "".join(out)
 
 
+MAX_PRODUCT = 64  # literal strings a run may fan out to before it is cut
+
+
 def _seq(items: list) -> list[frozenset[str]]:
-    """Required literal sets of a sequence of parsed items."""
+    """Required literal sets of a sequence of parsed items.
+
+    Literals and small literal alternations next to each other multiply out
+    (信 + (?:吗|嘛) gives {信吗, 信嘛}), which makes far more selective gates
+    than the single characters on their own.
+    """
     out: list[frozenset[str]] = []
-    run: list[str] = []
+    run: set[str] = {""}
 
     def flush() -> None:
-        if run:
-            out.append(frozenset(["".join(run)]))
-            run.clear()
+        nonlocal run
+        if run != {""}:
+            out.append(frozenset(run))
+        run = {""}
 
     for op, av in items:
         if op is C.LITERAL:
-            run.append(chr(av))
+            run = {r + chr(av) for r in run}
+            continue
+        alts = _alternatives(op, av)
+        if alts is not None and len(run) * len(alts) <= MAX_PRODUCT:
+            run = {r + a for r in run for a in alts}
             continue
         flush()
         if op is C.SUBPATTERN:
@@ -143,6 +156,33 @@ def _seq(items: list) -> list[frozenset[str]]:
         # IN, ANY, AT, ASSERT, GROUPREF, …: nothing required from here
     flush()
     return out
+
+
+def _alternatives(op, av) -> set[str] | None:
+    """The literal strings one mandatory item can match, when it is that simple."""
+    if op is C.BRANCH:
+        outs = set()
+        for alt in av[1]:
+            lit = _literal_string(list(alt))
+            if lit is None or not lit:
+                return None
+            outs.add(lit)
+        return outs
+    if op is C.IN:
+        chars = set()
+        for iop, iav in av:
+            if iop is not C.LITERAL:
+                return None
+            chars.add(chr(iav))
+        return chars or None
+    if op is C.SUBPATTERN:
+        inner = list(av[-1])
+        lit = _literal_string(inner)
+        if lit:
+            return {lit}
+        if len(inner) == 1:
+            return _alternatives(*inner[0])
+    return None
 
 
 def _branch(alternatives: list) -> frozenset[str] | None:
