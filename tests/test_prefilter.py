@@ -1,0 +1,48 @@
+"""The regex prefilter may only skip a pattern when it cannot match."""
+from __future__ import annotations
+
+import pytest
+
+import tonecheck
+from tonecheck.normalize import normalize
+from tonecheck.prefilter import required_literals
+
+CHECKER = tonecheck.default_checker()
+
+
+@pytest.mark.parametrize("pattern, expected", [
+    ("(?:你|您)(?:自己)?信(?:吗|嘛)", {frozenset({"信吗", "信嘛"}), frozenset({"你", "您"})}),
+    ("abc[de]f", {frozenset({"abcdf", "abcef"})}),
+    ("(?:甲|乙)?丙", {frozenset({"丙"})}),                       # an optional part is not required
+    ("(?P<hit>去你(?:单位|公司))", {frozenset({"去你单位", "去你公司"})}),
+])
+def test_required_literals(pattern, expected):
+    assert set(required_literals(pattern)) == expected
+
+
+def test_unreadable_pattern_has_no_gate():
+    assert required_literals(r"\p{Han}+") is None or all(required_literals(r"\p{Han}+"))
+
+
+def _texts() -> list[str]:
+    out = []
+    for rule in CHECKER.rules:
+        out += [ex.text for ex in (*rule.examples.fire, *rule.examples.clean)]
+    return out
+
+
+def test_gates_never_reject_a_text_the_pattern_matches():
+    """Soundness over every bundled pattern and every example text."""
+    engine = CHECKER.engine
+    literals = engine._literals
+    texts = [normalize(t).text for t in _texts()]
+    bad = []
+    for c in engine.compiled:
+        for k, gates in enumerate(c.gates):
+            if not gates:
+                continue
+            rx = c.regexes[k].get()
+            for text in texts:
+                if rx.search(text) and any(all(literals[p] not in text for p in g) for g in gates):
+                    bad.append(f"{c.rule.id} pattern {k} matches {text!r} but a gate misses it")
+    assert not bad, "\n".join(bad[:20])
