@@ -88,3 +88,17 @@ def test_rewrites_keep_signature_and_lender_but_not_what_violates(text, kept, dr
 ])
 def test_deleting_a_name_takes_its_frame_along(text, expected):
     assert CHECKER.check(text, counterpart="debtor").rewrite == expected
+
+
+def test_fallback_to_a_third_party_never_mentions_repayment():
+    conv = {"id": "fb", "counterpart": "unknown", "channel": "call", "utterances": [
+        {"speaker": "agent", "text": "你好，请问孙磊在吗"},
+        {"speaker": "customer", "text": "他早搬走了，你们别再往我这打了"},
+        {"speaker": "agent", "text": "你不告诉我他在哪，我们就天天打你这个号，打到他还钱为止"},
+    ]}
+    res = CHECKER.check_conversation(conv)
+    last = res.utterances[-1]
+    assert last.violations
+    again = CHECKER.check(last.rewrite, counterpart="third_party")
+    assert not again.violations, last.rewrite
+    assert "还款" not in last.rewrite

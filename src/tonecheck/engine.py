@@ -733,7 +733,18 @@ class Engine:
             for cand in left:
                 ss, se = doc.sentence(cand.start, cand.end)
                 os_, oe = n2.span(ss, se)
-                fb.append((os_, oe, FALLBACK[cand.rule.category], 3))
+                fb.append((os_, oe, self._fallback(cand.rule.category, counterpart), 3))
             out = apply_fixes(out, resolve_overlaps(fb))
-        return out or FALLBACK[Category.threat]
+            # Still not clean (the fallbacks met each other or their context): one safe sentence.
+            again, _, _ = self._candidates(normalize(out), role, counterpart, channel, context)
+            if any(c.rule.category is not Category.risk for c in again):
+                out = self._fallback(Category.threat, counterpart)
+        return out or self._fallback(Category.threat, counterpart)
+
+    @staticmethod
+    def _fallback(category: Category, counterpart: str) -> str:
+        # To a third party any mention of repayment discloses the debt: only ask for a call back.
+        if counterpart == "third_party":
+            return FALLBACK[Category.privacy]
+        return FALLBACK[category]
 
