@@ -50,5 +50,5 @@ def test_signal_examples():
 def test_every_bundled_regex_compiles_fully():
     """The loader checks syntax with stand-ins; here the real, expanded patterns compile."""
     for c in CHECKER.engine.compiled:
-        for rx in (*c.regexes, *c.unless, *c.requires):
+        for rx in (*c.regexes, *c.unless, *c.requires, *c.cues):
             assert rx.get().pattern == rx.pattern
