@@ -20,10 +20,10 @@ for path in ("../shared/eval/dev_utterances.jsonl", "../shared/eval/dev_conversa
                 if not any(b in g for b in BOILER) and not g.isdigit() and not g.isascii():
                     grams[g] = u["text"]
 import glob, os
-NC = 12  # our own blind sets (tests/challenge, blind2, blind3): only long copies count
+NC = 12  # our own blind sets (tests/challenge, tests/blind*): only long copies count
 DIGITS = set("零〇一二两三四五六七八九幺0123456789")
 chal = {}
-for path in glob.glob("tests/challenge/*.jsonl") + glob.glob("tests/blind2/*.jsonl") + glob.glob("tests/blind3/*.jsonl"):
+for path in glob.glob("tests/challenge/*.jsonl") + glob.glob("tests/blind*/*.jsonl"):
     for line in open(path, encoding="utf-8"):
         if not line.strip():
             continue
@@ -40,7 +40,7 @@ chal = {g: t for g, t in chal.items() if g not in policy and sum(ch.isdigit() fo
 files = sys.argv[1:] or subprocess.run(["git", "diff", "--cached", "--name-only", "--diff-filter=AM"], capture_output=True, text=True).stdout.split()
 bad = []
 for f in files:
-    if not (f.startswith(("lexicons/", "tests/", "examples/", "docs/")) or f == "README.md") or f.startswith(("tests/challenge/", "tests/blind2/", "tests/blind3/")):
+    if not (f.startswith(("lexicons/", "tests/", "examples/", "docs/")) or f == "README.md") or f.startswith(("tests/challenge/", "tests/blind")):
         continue
     try:
         if len(sys.argv) > 1:
