@@ -11,7 +11,9 @@ CHECKER = tonecheck.default_checker()
 
 
 @pytest.mark.parametrize("pattern, expected", [
-    ("(?:你|您)(?:自己)?信(?:吗|嘛)", {frozenset({"信吗", "信嘛"}), frozenset({"你", "您"})}),
+    # optional parts join the run both ways
+    ("(?:你|您)(?:自己)?信(?:吗|嘛)", {frozenset(a + b + "信" + c for a in "你您" for b in ("", "自己") for c in "吗嘛")}),
+    ("(?:转|打)(?:给)?我", {frozenset({"转我", "转给我", "打我", "打给我"})}),
     ("abc[de]f", {frozenset({"abcdf", "abcef"})}),
     ("(?:甲|乙)?丙", {frozenset({"丙"})}),                       # an optional part is not required
     ("(?P<hit>去你(?:单位|公司))", {frozenset({"去你单位", "去你公司"})}),

@@ -128,8 +128,9 @@ def _seq(items: list) -> list[frozenset[str]]:
 
     def flush() -> None:
         nonlocal run
-        if run != {""}:
-            out.append(frozenset(run))
+        if "" not in run:  # a run that may be empty (only optional parts) requires nothing
+            # 甲丙 adds nothing to 丙: keep only strings that contain no other one
+            out.append(frozenset(x for x in run if not any(y != x and y in x for y in run)))
         run = {""}
 
     for op, av in items:
@@ -182,6 +183,13 @@ def _alternatives(op, av) -> set[str] | None:
             return {lit}
         if len(inner) == 1:
             return _alternatives(*inner[0])
+    if op in (C.MAX_REPEAT, C.MIN_REPEAT) and av[0] == 0 and av[1] == 1:
+        # an optional part (给)? joins the run both ways: 转我 / 转给我
+        sub = list(av[2])
+        inner = _literal_string(sub)
+        alts = {inner} if inner else (_alternatives(*sub[0]) if len(sub) == 1 else None)
+        if alts:
+            return alts | {""}
     return None
 
 
