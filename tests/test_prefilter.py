@@ -48,3 +48,24 @@ def test_gates_never_reject_a_text_the_pattern_matches():
                 if rx.search(text) and any(all(literals[p] not in text for p in g) for g in gates):
                     bad.append(f"{c.rule.id} pattern {k} matches {text!r} but a gate misses it")
     assert not bad, "\n".join(bad[:20])
+
+
+def test_stdlib_twin_matches_like_the_regex_module():
+    """Patterns run on `re` where their syntax allows; the matches must be the same as `regex`'s."""
+    from tonecheck.engine import _stdlib_compile
+
+    texts = [normalize(t).text for t in _texts()]
+    bad = []
+    for c in CHECKER.engine.compiled:
+        for lazy in (*c.regexes, *c.unless, *c.requires, *c.cues):
+            twin = _stdlib_compile(lazy.pattern)
+            if twin is None:
+                continue
+            full = lazy.get()
+            for text in texts:
+                a = [m.span() for m in twin.finditer(text)]
+                b = [m.span() for m in full.finditer(text)]
+                if a != b:
+                    bad.append(f"{c.rule.id}: {lazy.pattern[:40]}… differs on {text!r}")
+                    break
+    assert not bad, "\n".join(bad[:20])

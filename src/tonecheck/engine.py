@@ -32,8 +32,6 @@ REGEX_TIMEOUT_S = 0.05
 # the regex time.
 TIMEOUT_ABOVE_CHARS = 300
 NEGATION_WINDOW = 8
-# Run patterns with the stdlib engine where their syntax allows (tests flip this to compare).
-USE_STDLIB_RE = True
 _SENTENCE_END = frozenset("。！？!?；;\n\r")
 _CLAUSE_END = _SENTENCE_END | frozenset("，,：:、 \t")
 _CLAUSE_RX = regex.compile("[" + regex.escape("".join(_CLAUSE_END)) + "]")
@@ -99,7 +97,7 @@ class _LazyRegex:
 
 def _stdlib_compile(pattern: str) -> "re.Pattern | None":
     """``re`` form of a pattern, or None when its syntax needs the ``regex`` module."""
-    if USE_STDLIB_RE is False or "\\p{" in pattern or "\\P{" in pattern:
+    if "\\p{" in pattern or "\\P{" in pattern:
         return None
     try:
         with warnings.catch_warnings():
@@ -685,10 +683,8 @@ class Engine:
                 fs, fe = doc.sentence(cand.start, cand.end)
             ofs, ofe = norm.span(fs, fe)
             template = rule.rewrite.text
-            if "{" in template:
-                suggestion = render(template, extract_facts(norm.original[ofs:ofe], cand.identifier))
-            else:
-                suggestion = render(template, {})
+            facts = extract_facts(norm.original[ofs:ofe], cand.identifier) if "{" in template else {}
+            suggestion = render(template, facts)
             if rule.subtype not in ("privacy.third_party_disclosure", "privacy.pii_exposure"):  # identifiers carry no facts to keep
                 replaced = norm.original[ofs:ofe]
                 # a lender named inside the violation (去借呗借一笔还我们) is its content, not a fact

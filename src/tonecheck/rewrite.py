@@ -26,6 +26,8 @@ TAIL_RE = re.compile(r"尾号\s*\d{4}")
 # look for them spares the full scans on most texts.
 _AMOUNT_HINT = re.compile(r"[元块万千]")
 _DATE_HINT = re.compile(r"[月日号天周]")
+_PLACEHOLDER = re.compile(r"\{(amount|date|tail4|masked)\}")
+_OPTIONAL = re.compile(r"\[([^\[\]]*)\]")
 
 
 def amounts_in(text: str) -> list[str]:
@@ -34,8 +36,6 @@ def amounts_in(text: str) -> list[str]:
 
 def dates_in(text: str) -> list[str]:
     return [m.group(0) for m in DATE_RE.finditer(text)] if _DATE_HINT.search(text) else []
-_PLACEHOLDER = re.compile(r"\{(amount|date|tail4|masked)\}")
-_OPTIONAL = re.compile(r"\[([^\[\]]*)\]")
 
 
 def extract_facts(text: str, identifier: str | None = None) -> dict[str, str]:
