@@ -237,3 +237,42 @@ def _store_chunk(conn: Connection, run_id: int, part: list[tuple[str, dict[str, 
         diff.gone += len(gone)
     if events:
         conn.execute(t.hit_events.insert(), events)
+
+
+class Recorder:
+    """The hook ``tonecheck check --store`` uses: a run recorded before checking, stored after it."""
+
+    def __init__(self, store: Store, run_id: int, actor: str, masked: bool) -> None:
+        self.store, self.run_id, self.actor, self.masked = store, run_id, actor, masked
+
+    @classmethod
+    def start(cls, url: str, paths: list[str], *, masked: bool) -> "Recorder":
+        from .db import open_store
+
+        actor = f"cli:{_login()}"
+        store = open_store(url)
+        return cls(store, begin_run(store, paths, actor), actor, masked)
+
+    def finish(self, report: dict[str, Any]) -> str:
+        """Store the report; returns the one-line summary for stderr. Raises StoreError."""
+        try:
+            d = store_report(self.store, self.run_id, report, actor=self.actor, masked=self.masked)
+        except sa.exc.SQLAlchemyError as exc:
+            from .db import StoreError
+
+            msg = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+            raise StoreError(f"store {self.store.shown}: run {self.run_id} left incomplete: "
+                             f"{msg[0] if msg else type(exc).__name__}") from None
+        finally:
+            self.store.dispose()
+        return (f"store: run {d.run_id} {d.status} in {self.store.shown}: {d.conversations} conversations, "
+                f"hits {d.new} new, {d.gone} gone, {d.changed} changed, {d.unchanged} unchanged")
+
+
+def _login() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:   # no user name in a container: the uid is enough
+        return str(os.getuid())
