@@ -12,6 +12,15 @@ violations per agent), :mod:`.feedback` (rejected hits back into lexicon files),
 """
 from __future__ import annotations
 
-from .db import Store, StoreError, open_store
+from typing import Any
 
 __all__ = ["Store", "StoreError", "open_store"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy: the CLI imports tonecheck.store.commands without needing SQLAlchemy installed.
+    if name in __all__:
+        from . import db
+
+        return getattr(db, name)
+    raise AttributeError(name)
