@@ -191,8 +191,10 @@ class BodyLimitMiddleware:
 
 # -- the app ----------------------------------------------------------------------------------
 
-def create_app(checker: Checker | None = None, settings: Settings | None = None) -> FastAPI:
-    """Build the service. The checker is built here, once; requests never reload lexicons."""
+def create_app(checker: Checker | None = None, settings: Settings | None = None, store: Any = None) -> FastAPI:
+    """Build the service. The checker is built here, once; requests never reload lexicons.
+    With ``store`` (a store URL or :class:`tonecheck.store.Store`) it also serves the review page
+    and API (:mod:`tonecheck.store.router`)."""
     settings = settings or Settings.from_env()
     checker = checker or default_checker()
     if hasattr(checker, "warm_up"):
@@ -343,6 +345,10 @@ def create_app(checker: Checker | None = None, settings: Settings | None = None)
         return FileResponse(STATIC_DIR / "index.html", headers=_PAGE_HEADERS)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    if store is not None:
+        from .store.router import install as install_review
+
+        install_review(app, store)
 
     if _SWAGGER_DIR:
         # The OpenAPI page with Swagger UI's files from the fastapi-offline package: works without internet access.
@@ -424,12 +430,15 @@ def _catalogue(checker: Checker) -> Response:
 def app_factory() -> FastAPI:
     """Factory for ``uvicorn --factory tonecheck.server:app_factory`` (each worker builds its own)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return create_app()
+    return create_app(store=os.environ.get("TONECHECK_STORE") or None)
 
 
-def run(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+def run(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, store: str | None = None) -> None:
     """Start the service (``tonecheck serve``). Lexicons load once per worker, before it accepts requests."""
     import uvicorn
+
+    if store:
+        os.environ["TONECHECK_STORE"] = store   # each worker's app_factory opens it
 
     if workers and workers > 1:
         uvicorn.run("tonecheck.server:app_factory", factory=True, host=host, port=port, workers=workers,
