@@ -265,7 +265,8 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
             raise CliError(f"{d}: not a directory")
     from .batch.runner import cached_checker
 
-    checker = cached_checker(dirs, allow=cfg.allow)
+    # The config's rule selection counts: a team that replaces a rule by its own version disables the original.
+    checker = cached_checker(dirs, enable=cfg.enable, disable=cfg.disable, allow=cfg.allow)
     own = {r.id for r in checker.lexicon.rules if not dirs or any(
         str(Path(checker.lexicon.sources[r.id]).resolve()).startswith(str(Path(d).resolve())) for d in dirs)}
     failures = run_rule_examples(checker, only=own)
