@@ -147,7 +147,7 @@ def _hit_row(conn: Connection, actor: Actor, hit_id: str, *, lock: bool = False)
         q = q.with_for_update()
     row = conn.execute(q).first()
     if row is None:
-        raise NotFound(f"no hit {hit_id}")
+        raise NotFound("no such hit")
     return row
 
 
@@ -335,7 +335,7 @@ def get_call(store: Store, actor: Actor, conv_key: str) -> dict[str, Any]:
     with store.read() as conn:
         conv = conn.execute(sa.select(C).where(C.c.conv_key == conv_key, *_scope(actor, C.c.agent_id))).first()
         if conv is None:
-            raise NotFound(f"no call {conv_key}")
+            raise NotFound("no such call")
         turns = [dict(r) for r in conn.execute(
             sa.select(t.turns.c.position, t.turns.c.speaker, t.turns.c.text, t.turns.c.start, t.turns.c.rewrite)
             .where(t.turns.c.conversation_id == conv.id).order_by(t.turns.c.position)).mappings()]

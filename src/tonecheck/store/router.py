@@ -136,6 +136,11 @@ def build_router(store: Store, *, claim_seconds: int = review.DEFAULT_CLAIM_SECO
             raise Unauthorized("invalid or disabled key")
         return actor
 
+    def require(actor: Actor, *roles: str) -> None:
+        """The role check before the body is read: a wrong role is 403 whatever the body says."""
+        if actor.role not in roles:
+            raise review.Forbidden(f"not allowed for the role {actor.role}")
+
     async def call(fn: Any, *args: Any, **kw: Any) -> JSONResponse:
         return _json(await run_in_threadpool(fn, *args, **kw))
 
@@ -154,6 +159,7 @@ def build_router(store: Store, *, claim_seconds: int = review.DEFAULT_CLAIM_SECO
     @r.post("/claim", summary="Take the next hit of the queue (nobody else gets it until the claim expires)")
     async def claim(request: Request) -> JSONResponse:
         a = await actor_of(request)
+        require(a, "reviewer", "lead")
         b = await _body(request, ClaimBody)
         f = Filters(agent=b.agent, rule=b.rule, date_from=b.date_from, date_to=b.date_to, status=b.status)
         return _json({"hit": await run_in_threadpool(review.claim_next, store, a, f, claim_seconds)})
@@ -173,6 +179,7 @@ def build_router(store: Store, *, claim_seconds: int = review.DEFAULT_CLAIM_SECO
     @r.post("/hits/{hit_id}/verdict", summary="Confirm, reject or mark unsure (reviewers and leads)")
     async def verdict(hit_id: str, request: Request) -> JSONResponse:
         a = await actor_of(request)
+        require(a, "reviewer", "lead")
         b = await _body(request, VerdictBody)
         return await call(review.set_verdict, store, a, hit_id, b.verdict, b.comment)
 
@@ -185,6 +192,7 @@ def build_router(store: Store, *, claim_seconds: int = review.DEFAULT_CLAIM_SECO
     @r.post("/hits/{hit_id}/appeal", summary="Appeal a confirmed hit on your own call (agents)")
     async def appeal(hit_id: str, request: Request) -> JSONResponse:
         a = await actor_of(request)
+        require(a, "agent")
         b = await _body(request, AppealBody)
         return await call(review.appeal, store, a, hit_id, b.reason)
 
@@ -199,6 +207,7 @@ def build_router(store: Store, *, claim_seconds: int = review.DEFAULT_CLAIM_SECO
     @r.post("/appeals/{appeal_id}/decision", summary="Uphold or overturn an appeal (leads)")
     async def decision(appeal_id: str, request: Request) -> JSONResponse:
         a = await actor_of(request)
+        require(a, "lead")
         if not appeal_id.isdigit():
             raise review.NotFound(f"no appeal {appeal_id}")
         b = await _body(request, DecisionBody)
