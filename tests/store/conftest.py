@@ -89,21 +89,52 @@ def pg_server():
 _DB_COUNTER = itertools.count(1)
 
 
-def new_pg_database(server: str) -> str:
+@pytest.fixture(scope="session")
+def pg_template(pg_server) -> str:
+    """A database migrated once; each test's database is a copy of it (CREATE DATABASE … TEMPLATE)."""
+    import psycopg
+
+    from tonecheck.store import open_store
+
+    with psycopg.connect(f"{pg_server}/postgres", autocommit=True) as conn:
+        conn.execute('CREATE DATABASE "tc_template"')
+    open_store(f"{pg_server}/tc_template").dispose()
+    return "tc_template"
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    from tonecheck.store import open_store
+
+    path = tmp_path_factory.mktemp("template") / "qa.db"
+    open_store(str(path)).dispose()     # the last connection closing checkpoints the WAL into qa.db
+    assert not path.with_name("qa.db-wal").exists()
+    return path
+
+
+def new_pg_database(server: str, template: str | None = None) -> str:
     import psycopg
 
     name = f"tc_{os.getpid()}_{next(_DB_COUNTER)}"
     with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     return f"{server}/{name}"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def store_url(request, tmp_path) -> str:
-    """A fresh, empty store on each backend."""
+    """A fresh store (already migrated) on each backend."""
     if request.param == "sqlite":
+        shutil.copy(request.getfixturevalue("sqlite_template"), tmp_path / "qa.db")
         return str(tmp_path / "qa.db")
-    return new_pg_database(request.getfixturevalue("pg_server"))
+    return new_pg_database(request.getfixturevalue("pg_server"), request.getfixturevalue("pg_template"))
+
+
+@pytest.fixture
+def sqlite_url(sqlite_template, tmp_path) -> str:
+    """A fresh SQLite store only (tests whose subject does not depend on the backend)."""
+    shutil.copy(sqlite_template, tmp_path / "qa.db")
+    return str(tmp_path / "qa.db")
 
 
 @pytest.fixture
