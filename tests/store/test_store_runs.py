@@ -41,7 +41,8 @@ def test_rerun_is_idempotent_and_reports_unchanged(store, examples_report):
     ids2 = [f["hit_id"] for c in rep2["conversations"] for f in c["findings"]]
     assert ids1 == ids2 and all(re.fullmatch(r"[0-9a-f]{16}", i) for i in ids1)
     assert rep2["store"]["unchanged"] == d1.findings
-    assert {f["review"] for c in rep2["conversations"] for f in c["findings"]} == {"unreviewed"}
+    assert {(f["category"] == "risk", f["review"]) for c in rep2["conversations"] for f in c["findings"]} == \
+        {(False, "unreviewed"), (True, "signal")}
 
 
 def test_rule_upgrade_keeps_the_id_and_the_verdict_and_reports_changed(store, examples_report):
@@ -199,7 +200,8 @@ def test_check_store_cli_end_to_end(store_url, tmp_path, capsys):
     assert re.search(r"store: run \d+ complete in .*hits \d+ new", err)
     rep = json.loads(out.read_text())
     assert rep["store"]["status"] == "complete"
-    assert all("hit_id" in f and f["review"] == "unreviewed" for c in rep["conversations"] for f in c["findings"])
+    assert all("hit_id" in f and f["review"] == ("signal" if f["category"] == "risk" else "unreviewed")
+               for c in rep["conversations"] for f in c["findings"])
     # a store that cannot be opened is one line and exit 2, before any checking
     assert main(["check", "examples", "--store", str(tmp_path / "missing" / "qa.db")]) == 2
     assert "does not exist" in capsys.readouterr().err

@@ -3,7 +3,7 @@
   "use strict";
   var KEY = "tonecheck.review.key";
   var SEV = {high: "严重", medium: "中等", low: "轻微"};
-  var STATUS = {unreviewed: "待复核", confirmed: "已确认违规", rejected: "已驳回", unsure: "不确定"};
+  var STATUS = {unreviewed: "待复核", confirmed: "已确认违规", rejected: "已驳回", unsure: "不确定", signal: "客户风险信号"};
   var APPEAL = {open: "申诉中", upheld: "申诉驳回", overturned: "申诉成立"};
   var SPEAKER = {agent: "坐席", customer: "客户"};
   var state = {key: "", me: null, tab: "queue", items: [], index: -1, hit: null, appeal: null};

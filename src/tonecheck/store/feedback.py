@@ -98,7 +98,7 @@ def rejected_hits(store: Store) -> list[dict[str, Any]]:
     q2 = (sa.select(H.c.hit_id, other.c.start, other.c.end)
           .join(other, sa.and_(other.c.conversation_id == H.c.conversation_id, other.c.turn == H.c.turn,
                                other.c.subtype == H.c.subtype, other.c.hit_id != H.c.hit_id,
-                               other.c.status != "rejected", other.c.present.is_(True)))
+                               other.c.status != "rejected", other.c.present == sa.true()))
           .where(H.c.status == "rejected", H.c.category != "risk", H.c.turn.is_not(None)))
     with store.read() as conn:
         rows = [dict(r) for r in conn.execute(q).mappings()]

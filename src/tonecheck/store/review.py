@@ -6,7 +6,8 @@ layer, so the HTTP API, the CLI and tests share one set of rules:
 * reviewers and leads see every hit; an agent sees only hits and calls whose ``agent_id`` is
   theirs (anything else is "not found", so an agent cannot even learn that a hit id exists);
 * a verdict (confirmed / rejected / unsure) comes from a reviewer or a lead; a reviewer judges
-  unreviewed or unsure hits, a lead may also revise a verdict;
+  unreviewed or unsure hits, a lead may also revise a verdict; customer risk signals are stored
+  with the status ``signal`` and are not reviewed;
 * an agent may appeal a confirmed hit on their own call, once; a lead upholds it (the hit stays
   confirmed) or overturns it (the hit becomes rejected);
 * claims: ``claim_next`` hands each reviewer a different hit (``FOR UPDATE SKIP LOCKED`` on
@@ -86,17 +87,17 @@ def _scope(actor: Actor, column: sa.ColumnElement) -> list[sa.ColumnElement]:
 
 
 def _conditions(actor: Actor, f: Filters) -> list[sa.ColumnElement]:
-    conds = [H.c.present.is_(True), *_scope(actor, H.c.agent_id)]
+    conds = [H.c.present == sa.true(), *_scope(actor, H.c.agent_id)]
     if f.agent:
         conds.append(H.c.agent_id == f.agent)
-    if f.rule:
-        conds.append(sa.or_(H.c.rule_id == f.rule, H.c.subtype == f.rule))
+    if f.rule:       # a subtype has a dot, a rule id has none (each has its own index)
+        conds.append(H.c.subtype == f.rule if "." in f.rule else H.c.rule_id == f.rule)
     if f.date_from:
         conds.append(H.c.call_date >= f.date_from)
     if f.date_to:
         conds.append(H.c.call_date <= f.date_to)
     if f.status:
-        if f.status not in ("unreviewed", *t.VERDICTS):
+        if f.status not in ("unreviewed", "signal", *t.VERDICTS):
             raise Invalid(f"status: unknown value {f.status!r}")
         conds.append(H.c.status == f.status)
     if f.appeal:
@@ -104,7 +105,9 @@ def _conditions(actor: Actor, f: Filters) -> list[sa.ColumnElement]:
     return conds
 
 
-_WORST_FIRST = (H.c.severity_rank.desc(), H.c.conv_score.asc(), H.c.hit_id.asc())
+# worst first: high severity (order 1) before medium and low, then the lowest call score; every column
+# ascending, so the queue index (status, present, severity_order, conv_score, hit_id) serves it
+_WORST_FIRST = (H.c.severity_order.asc(), H.c.conv_score.asc(), H.c.hit_id.asc())
 _LIST_COLS = (H.c.hit_id, H.c.rule_id, H.c.category, H.c.subtype, H.c.severity, H.c.text, H.c.message,
               H.c.agent_id, H.c.call_date, H.c.turn, H.c.status, H.c.appeal, H.c.conv_score,
               H.c.claim_expires, C.c.conv_key, U.c.name.label("claimed_by"))
@@ -129,9 +132,9 @@ def list_hits(store: Store, actor: Actor, f: Filters = Filters(), *, limit: int 
         _require_reviewer(actor)
         f = Filters(**{**f.__dict__, "status": f.status or "unreviewed"})
     limit = max(1, min(int(limit), 500))
+    if queue and f.status not in ("unreviewed", "unsure"):
+        raise Invalid("status: the queue holds unreviewed or unsure hits")
     conds = _conditions(actor, f)
-    if queue:
-        conds.append(H.c.category != "risk")
     now = utcnow()
     base = (sa.select(*_LIST_COLS).select_from(H.join(C, C.c.id == H.c.conversation_id)
                                                .outerjoin(U, U.c.id == H.c.claimed_by)).where(*conds))
@@ -195,15 +198,18 @@ def claim_next(store: Store, actor: Actor, f: Filters = Filters(),
     """Take the worst unreviewed hit nobody else holds; None when the queue is empty."""
     _require_reviewer(actor)
     f = Filters(**{**f.__dict__, "status": f.status or "unreviewed"})
-    conds = _conditions(actor, f) + [H.c.category != "risk"]
+    if f.status not in ("unreviewed", "unsure"):
+        raise Invalid("status: the queue holds unreviewed or unsure hits")
+    conds = _conditions(actor, f)
     hit_id = None
     for _ in range(5):   # a row taken between our read and our update (cannot happen under the locks): retry
         now = utcnow()
         free = sa.or_(H.c.claimed_by.is_(None), H.c.claim_expires < now, H.c.claimed_by == actor.id)
         with store.write() as conn:
-            mine = conn.execute(sa.select(H.c.hit_id).where(*conds, H.c.claimed_by == actor.id,
-                                                            H.c.claim_expires >= now)
-                                .order_by(*_WORST_FIRST).limit(1)).scalar()
+            # a hit this reviewer already holds comes back first (a reload, a second tab); found through
+            # the claimed_by index (a reviewer holds one or two claims), so no queue order here
+            mine = conn.execute(sa.select(H.c.hit_id).where(H.c.claimed_by == actor.id, H.c.claim_expires >= now,
+                                                            *conds).limit(1)).scalar()
             hit_id = mine or conn.execute(
                 sa.select(H.c.hit_id).where(*conds, free).order_by(*_WORST_FIRST).limit(1)
                 .with_for_update(skip_locked=True)).scalar()
@@ -241,6 +247,8 @@ def set_verdict(store: Store, actor: Actor, hit_id: str, verdict: str, comment: 
         if h.claimed_by not in (None, actor.id) and h.claim_expires and h.claim_expires >= now:
             who = conn.execute(sa.select(U.c.name).where(U.c.id == h.claimed_by)).scalar()
             raise Conflict(f"hit {hit_id} is being reviewed by {who} (claim until {h.claim_expires:%H:%M:%S} UTC)")
+        if h.status == "signal":
+            raise Conflict("a customer risk signal is not a hit to review")
         if h.appeal == "open":
             raise Conflict(f"hit {hit_id} has an open appeal: the lead decides it")
         if not actor.is_lead and h.status not in ("unreviewed", "unsure"):
@@ -342,7 +350,7 @@ def get_call(store: Store, actor: Actor, conv_key: str) -> dict[str, Any]:
         hits = [dict(r) for r in conn.execute(
             sa.select(H.c.hit_id, H.c.turn, H.c.start, H.c.end, H.c.rule_id, H.c.subtype, H.c.severity, H.c.status,
                       H.c.appeal, H.c.message)
-            .where(H.c.conversation_id == conv.id, H.c.present.is_(True)).order_by(H.c.turn, H.c.start)).mappings()]
+            .where(H.c.conversation_id == conv.id, H.c.present == sa.true()).order_by(H.c.turn, H.c.start)).mappings()]
     return {"conv_key": conv.conv_key, "agent_id": conv.agent_id, "call_start": conv.call_start,
             "call_date": conv.call_date.isoformat(), "channel": conv.channel, "counterpart": conv.counterpart,
             "score": conv.score, "passed": conv.passed, "turns": turns, "hits": hits}
@@ -351,7 +359,7 @@ def get_call(store: Store, actor: Actor, conv_key: str) -> dict[str, Any]:
 def filter_options(store: Store, actor: Actor) -> dict[str, Any]:
     """Agents and rules with unreviewed violations, for the queue's filter menus."""
     _require_reviewer(actor)
-    open_ = sa.and_(H.c.present.is_(True), H.c.status == "unreviewed", H.c.category != "risk")
+    open_ = sa.and_(H.c.status == "unreviewed", H.c.present == sa.true())
     with store.read() as conn:
         agents = conn.execute(sa.select(H.c.agent_id, sa.func.count()).where(open_, H.c.agent_id.is_not(None))
                               .group_by(H.c.agent_id).order_by(H.c.agent_id)).all()

@@ -145,6 +145,7 @@ def _store_chunk(conn: Connection, run_id: int, part: list[tuple[str, dict[str, 
     existing = {row.conv_key: row for row in conn.execute(
         sa.select(C.c.id, C.c.conv_key, C.c.turns_hash).where(C.c.conv_key.in_([k for k, _, _ in part])))}
     conv_ids: dict[str, int] = {}
+    new_rows, upd_ok, upd_err, replace = [], [], [], []     # one statement each per chunk, not per call
     for key, rec, _ in part:
         ok = rec["status"] == "ok"
         score = rec.get("score") or {}
@@ -155,28 +156,36 @@ def _store_chunk(conn: Connection, run_id: int, part: list[tuple[str, dict[str, 
             "contact": _cut(rec.get("contact_id"), 64), "file": rec.get("file"), "status": rec["status"],
             "error": rec.get("error"), "score": score.get("score"), "passed": score.get("passed"),
             "critical": score.get("critical"), "last_run_id": run_id,
+            "turns_hash": _turns_hash(rec["turns"]) if ok else None,
         }
-        th = _turns_hash(rec["turns"]) if ok else None
         row = existing.get(key)
-        if row is None:
-            cid = conn.execute(C.insert().values(conv_key=key, first_run_id=run_id, turns_hash=th,
-                                                 **values)).inserted_primary_key[0]
-            replace_turns = ok
-        else:
-            cid = row.id
-            replace_turns = ok and row.turns_hash != th
-            if not ok:      # a call that could not be read this time keeps what was stored before
-                values = {"last_run_id": run_id}
-            conn.execute(C.update().where(C.c.id == cid).values(**values, **({"turns_hash": th} if ok else {})))
-        conv_ids[key] = cid
-        if replace_turns:
-            conn.execute(t.turns.delete().where(t.turns.c.conversation_id == cid))
-            if rec["turns"]:
-                conn.execute(t.turns.insert(), [
-                    {"conversation_id": cid, "position": i, "speaker": u["speaker"], "text": u["text"],
-                     "start": u.get("start"), "counterpart": u.get("counterpart"), "rewrite": u.get("rewrite")}
-                    for i, u in enumerate(rec["turns"])])
         diff.conversations += 1
+        if row is None:
+            new_rows.append({"conv_key": key, "first_run_id": run_id, **values})
+            if ok:
+                replace.append((key, rec))
+            continue
+        conv_ids[key] = row.id
+        if not ok:          # a call that could not be read this time keeps what was stored before
+            upd_err.append({"_cid": row.id, "last_run_id": run_id})
+            continue
+        upd_ok.append({"_cid": row.id, **values})
+        if row.turns_hash != values["turns_hash"]:
+            replace.append((key, rec))
+    if new_rows:
+        for cid, key in conn.execute(C.insert().returning(C.c.id, C.c.conv_key, sort_by_parameter_order=True),
+                                     new_rows):
+            conv_ids[key] = cid
+    for rows in (upd_ok, upd_err):
+        if rows:
+            conn.execute(C.update().where(C.c.id == sa.bindparam("_cid")), rows)
+    if replace:
+        conn.execute(t.turns.delete().where(t.turns.c.conversation_id.in_([conv_ids[k] for k, _ in replace])))
+        turn_rows = [{"conversation_id": conv_ids[key], "position": i, "speaker": u["speaker"], "text": u["text"],
+                      "start": u.get("start"), "counterpart": u.get("counterpart"), "rewrite": u.get("rewrite")}
+                     for key, rec in replace for i, u in enumerate(rec["turns"])]
+        if turn_rows:
+            conn.execute(t.turns.insert(), turn_rows)
     checked = [conv_ids[k] for k, rec, _ in part if rec["status"] == "ok"]
     old = {row.hit_id: row for row in conn.execute(
         sa.select(H.c.hit_id, H.c.conversation_id, H.c.content_hash, H.c.present, H.c.rule_id, H.c.severity,
@@ -199,7 +208,7 @@ def _store_chunk(conn: Connection, run_id: int, part: list[tuple[str, dict[str, 
             diff.findings += 1
             values = {
                 "rule_id": f["rule_id"], "category": f["category"], "subtype": f["subtype"],
-                "severity": f["severity"], "severity_rank": Severity(f["severity"]).rank,
+                "severity": f["severity"], "severity_order": 4 - Severity(f["severity"]).rank,
                 "confidence": f["confidence"], "text": f.get("text") or "", "message": f["message"],
                 "suggestion": f.get("suggestion") or "", "fix_start": f.get("fix_start", 0),
                 "fix_end": f.get("fix_end", 0), "explanation": f.get("explanation") or "",
@@ -208,10 +217,12 @@ def _store_chunk(conn: Connection, run_id: int, part: list[tuple[str, dict[str, 
             }
             prev = old.get(hid)
             shown["hit_id"] = hid
-            shown["review"] = prev.status if prev is not None else "unreviewed"
+            new_status = "signal" if f["category"] == "risk" else "unreviewed"
+            shown["review"] = prev.status if prev is not None else new_status
             if prev is None:
                 inserts.append({"hit_id": hid, "conversation_id": cid, "turn": turn, "start": f.get("start", 0),
-                                "end": f.get("end", 0), "first_run_id": run_id, "status": "unreviewed", **values})
+                                "end": f.get("end", 0), "first_run_id": run_id,
+                                "status": new_status, **values})
                 events.append({"run_id": run_id, "hit_id": hid, "event": "new", "details": None})
                 diff.new += 1
                 continue

@@ -103,11 +103,11 @@ hits = sa.Table(
     sa.Column("hit_id", sa.String(16), primary_key=True),           # see hitid.py
     sa.Column("conversation_id", sa.Integer, sa.ForeignKey("conversations.id"), nullable=False, index=True),
     sa.Column("turn", sa.Integer),                                  # None: conversation-level (contact policy)
-    sa.Column("rule_id", sa.String(40), nullable=False, index=True),
+    sa.Column("rule_id", sa.String(40), nullable=False),
     sa.Column("category", sa.String(10), nullable=False),
     sa.Column("subtype", sa.String(40), nullable=False),
     sa.Column("severity", sa.String(6), nullable=False),
-    sa.Column("severity_rank", sa.Integer, nullable=False),
+    sa.Column("severity_order", sa.Integer, nullable=False),        # 1 high, 2 medium, 3 low: queue order
     sa.Column("confidence", sa.Float, nullable=False),
     sa.Column("start", sa.Integer, nullable=False),
     sa.Column("end", sa.Integer, nullable=False),
@@ -120,20 +120,26 @@ hits = sa.Table(
     sa.Column("source", sa.Text, nullable=False),
     sa.Column("content_hash", sa.String(16), nullable=False),      # rule, severity, message, fix: "changed"
     # copies of the conversation's fields: the queue filters and sorts without a join
-    sa.Column("agent_id", sa.String(100), index=True),
-    sa.Column("call_date", sa.Date, nullable=False, index=True),
+    sa.Column("agent_id", sa.String(100)),
+    sa.Column("call_date", sa.Date, nullable=False),
     sa.Column("conv_score", sa.Float),
     sa.Column("present", sa.Boolean, nullable=False),               # found by the latest run over its call
     sa.Column("first_run_id", sa.Integer, sa.ForeignKey("runs.id"), nullable=False),
     sa.Column("last_run_id", sa.Integer, sa.ForeignKey("runs.id"), nullable=False),
-    # review state: unreviewed | confirmed | rejected | unsure; appeal: None | open | upheld | overturned
+    # review state: unreviewed | confirmed | rejected | unsure, or signal (a customer risk signal: not
+    # reviewed); appeal: None | open | upheld | overturned
     sa.Column("status", sa.String(12), nullable=False),
     sa.Column("appeal", sa.String(12)),
     sa.Column("reviewed_by", sa.Integer, sa.ForeignKey("users.id")),
     sa.Column("reviewed_at", sa.DateTime),
-    sa.Column("claimed_by", sa.Integer, sa.ForeignKey("users.id")),
+    sa.Column("claimed_by", sa.Integer, sa.ForeignKey("users.id"), index=True),   # "my claim" is found fast
     sa.Column("claim_expires", sa.DateTime),
-    sa.Index("ix_hits_queue", "status", "present", "severity_rank", "conv_score", "hit_id"),
+    # The queue (status, present, filter) in queue order: counts and first pages read the index only.
+    sa.Index("ix_hits_queue", "status", "present", "severity_order", "conv_score", "hit_id"),
+    sa.Index("ix_hits_agent_queue", "agent_id", "status", "present", "severity_order", "conv_score", "hit_id"),
+    sa.Index("ix_hits_rule_queue", "rule_id", "status", "present", "severity_order", "conv_score", "hit_id"),
+    sa.Index("ix_hits_subtype_queue", "subtype", "status", "present"),
+    sa.Index("ix_hits_date_queue", "call_date", "status", "present"),
 )
 
 hit_events = sa.Table(

@@ -115,7 +115,7 @@ def upgrade() -> None:
     sa.Column('category', sa.String(length=10), nullable=False),
     sa.Column('subtype', sa.String(length=40), nullable=False),
     sa.Column('severity', sa.String(length=6), nullable=False),
-    sa.Column('severity_rank', sa.Integer(), nullable=False),
+    sa.Column('severity_order', sa.Integer(), nullable=False),
     sa.Column('confidence', sa.Float(), nullable=False),
     sa.Column('start', sa.Integer(), nullable=False),
     sa.Column('end', sa.Integer(), nullable=False),
@@ -147,11 +147,13 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('hit_id', name=op.f('pk_hits'))
     )
     with op.batch_alter_table('hits', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_hits_agent_id'), ['agent_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_hits_call_date'), ['call_date'], unique=False)
+        batch_op.create_index('ix_hits_agent_queue', ['agent_id', 'status', 'present', 'severity_order', 'conv_score', 'hit_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_hits_claimed_by'), ['claimed_by'], unique=False)
         batch_op.create_index(batch_op.f('ix_hits_conversation_id'), ['conversation_id'], unique=False)
-        batch_op.create_index('ix_hits_queue', ['status', 'present', 'severity_rank', 'conv_score', 'hit_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_hits_rule_id'), ['rule_id'], unique=False)
+        batch_op.create_index('ix_hits_date_queue', ['call_date', 'status', 'present'], unique=False)
+        batch_op.create_index('ix_hits_queue', ['status', 'present', 'severity_order', 'conv_score', 'hit_id'], unique=False)
+        batch_op.create_index('ix_hits_rule_queue', ['rule_id', 'status', 'present', 'severity_order', 'conv_score', 'hit_id'], unique=False)
+        batch_op.create_index('ix_hits_subtype_queue', ['subtype', 'status', 'present'], unique=False)
 
     op.create_table('turns',
     sa.Column('conversation_id', sa.Integer(), nullable=False),
@@ -228,11 +230,13 @@ def downgrade() -> None:
     op.drop_table('appeals')
     op.drop_table('turns')
     with op.batch_alter_table('hits', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_hits_rule_id'))
+        batch_op.drop_index('ix_hits_subtype_queue')
+        batch_op.drop_index('ix_hits_rule_queue')
         batch_op.drop_index('ix_hits_queue')
+        batch_op.drop_index('ix_hits_date_queue')
         batch_op.drop_index(batch_op.f('ix_hits_conversation_id'))
-        batch_op.drop_index(batch_op.f('ix_hits_call_date'))
-        batch_op.drop_index(batch_op.f('ix_hits_agent_id'))
+        batch_op.drop_index(batch_op.f('ix_hits_claimed_by'))
+        batch_op.drop_index('ix_hits_agent_queue')
 
     op.drop_table('hits')
     with op.batch_alter_table('files', schema=None) as batch_op:
