@@ -207,7 +207,7 @@ REVIEW_ZH = {"unreviewed": ("待复核", "#646a73"), "confirmed": ("复核：确
 def _review_badge(f: dict[str, Any]) -> str:
     """The review status a results store gave the hit (``check --store``); nothing without a store."""
     st = f.get("review")
-    if not st:
+    if not st or st == "signal":     # customer risk signals are not reviewed
         return ""
     label, color = REVIEW_ZH.get(st, (st, "#646a73"))
     return (f' <span class="review" title="{_e(f.get("hit_id", ""))}" style="border:1px solid {color};color:{color};'
