@@ -175,6 +175,7 @@ def part2(url: str, report: dict, findings: int, requests: int) -> dict:
     queries = ["limit=50", "agent=A007&limit=50", f"rule={rule}&limit=50",
                f"from={(day - dt.timedelta(days=13)).isoformat()}&to={day.isoformat()}&limit=50", "limit=50&offset=100"]
     lat: list[float] = []
+    by_kind: dict[str, list[float]] = {q.split("=")[0] if not q.startswith("limit=50&") else "page3": [] for q in queries}
     claim: list[float] = []
     deadline = time.monotonic() + 120
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"X-API-Key": key}, timeout=30) as c:
@@ -182,8 +183,10 @@ def part2(url: str, report: dict, findings: int, requests: int) -> dict:
             if time.monotonic() > deadline:
                 break
             t0 = time.perf_counter()
-            r = c.get("/v1/review/queue?" + queries[i % len(queries)])
+            q = queries[i % len(queries)]
+            r = c.get("/v1/review/queue?" + q)
             lat.append(time.perf_counter() - t0)
+            by_kind[q.split("=")[0] if not q.startswith("limit=50&") else "page3"].append(lat[-1])
             r.raise_for_status()
             if i % 5 == 0:
                 t0 = time.perf_counter()
@@ -200,7 +203,8 @@ def part2(url: str, report: dict, findings: int, requests: int) -> dict:
 
     return {"stored_hits": total, "queue_requests": len(lat), "queue_p50_ms": pct(lat, 0.5), "queue_p99_ms": pct(lat, 0.99),
             "queue_mean_ms": round(1000 * statistics.mean(lat), 2),
-            "claim_release_p50_ms": pct(claim, 0.5), "claim_release_p99_ms": pct(claim, 0.99)}
+            "claim_release_p50_ms": pct(claim, 0.5), "claim_release_p99_ms": pct(claim, 0.99),
+            "by_query_p50_p99_ms": {k: [pct(v, 0.5), pct(v, 0.99)] for k, v in by_kind.items() if v}}
 
 
 def main() -> None:

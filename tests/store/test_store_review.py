@@ -151,6 +151,7 @@ def test_appeal_and_the_leads_decision(loaded):
     d = review.get_hit(store, u["a17"], hid)
     assert d["status"] == "rejected" and d["appeal"] == "overturned"
     assert all("by" not in v for v in d["verdicts"])   # an agent sees decisions, not who made them
+    assert all("decided_by" not in a for a in d["appeals"]) and d["appeals"][0]["status"] == "overturned"
     with pytest.raises(Conflict, match="already decided"):
         review.decide(store, u["lead"], ap["appeal_id"], "upheld")
 

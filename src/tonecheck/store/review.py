@@ -106,7 +106,7 @@ def _conditions(actor: Actor, f: Filters) -> list[sa.ColumnElement]:
 
 
 # worst first: high severity (order 1) before medium and low, then the lowest call score; every column
-# ascending, so the queue index (status, present, severity_order, conv_score, hit_id) serves it
+# ascending, so the queue index (status, present, severity_order, conv_score, hit_id, …) serves it
 _WORST_FIRST = (H.c.severity_order.asc(), H.c.conv_score.asc(), H.c.hit_id.asc())
 _LIST_COLS = (H.c.hit_id, H.c.rule_id, H.c.category, H.c.subtype, H.c.severity, H.c.text, H.c.message,
               H.c.agent_id, H.c.call_date, H.c.turn, H.c.status, H.c.appeal, H.c.conv_score,
@@ -187,7 +187,8 @@ def get_hit(store: Store, actor: Actor, hit_id: str) -> dict[str, Any]:
                  "passed": conv.passed, "file": conv.file, "turns": n_turns}
     d["turns"] = turns
     if actor.is_agent:   # an agent sees what was decided, not who decided it
-        verdicts = [{k: v for k, v in x.items() if k not in ("by",)} for x in verdicts]
+        verdicts = [{k: v for k, v in x.items() if k != "by"} for x in verdicts]
+        appeals = [{k: v for k, v in x.items() if k != "decided_by"} for x in appeals]
     d["verdicts"] = verdicts
     d["appeals"] = appeals
     return d

@@ -135,11 +135,11 @@ hits = sa.Table(
     sa.Column("claimed_by", sa.Integer, sa.ForeignKey("users.id"), index=True),   # "my claim" is found fast
     sa.Column("claim_expires", sa.DateTime),
     # The queue (status, present, filter) in queue order: counts and first pages read the index only.
-    sa.Index("ix_hits_queue", "status", "present", "severity_order", "conv_score", "hit_id"),
+    sa.Index("ix_hits_queue", "status", "present", "severity_order", "conv_score", "hit_id", "call_date"),
     sa.Index("ix_hits_agent_queue", "agent_id", "status", "present", "severity_order", "conv_score", "hit_id"),
     sa.Index("ix_hits_rule_queue", "rule_id", "status", "present", "severity_order", "conv_score", "hit_id"),
     sa.Index("ix_hits_subtype_queue", "subtype", "status", "present"),
-    sa.Index("ix_hits_date_queue", "call_date", "status", "present"),
+    sa.Index("ix_hits_date_queue", "status", "present", "call_date"),
 )
 
 hit_events = sa.Table(

@@ -150,8 +150,8 @@ def upgrade() -> None:
         batch_op.create_index('ix_hits_agent_queue', ['agent_id', 'status', 'present', 'severity_order', 'conv_score', 'hit_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_hits_claimed_by'), ['claimed_by'], unique=False)
         batch_op.create_index(batch_op.f('ix_hits_conversation_id'), ['conversation_id'], unique=False)
-        batch_op.create_index('ix_hits_date_queue', ['call_date', 'status', 'present'], unique=False)
-        batch_op.create_index('ix_hits_queue', ['status', 'present', 'severity_order', 'conv_score', 'hit_id'], unique=False)
+        batch_op.create_index('ix_hits_date_queue', ['status', 'present', 'call_date'], unique=False)
+        batch_op.create_index('ix_hits_queue', ['status', 'present', 'severity_order', 'conv_score', 'hit_id', 'call_date'], unique=False)
         batch_op.create_index('ix_hits_rule_queue', ['rule_id', 'status', 'present', 'severity_order', 'conv_score', 'hit_id'], unique=False)
         batch_op.create_index('ix_hits_subtype_queue', ['subtype', 'status', 'present'], unique=False)
 
