@@ -154,6 +154,8 @@ def _finish_store(recorder: Any, report: dict[str, Any], quiet: bool) -> str | N
         line = recorder.finish(report)
     except StoreError as exc:
         return str(exc)
+    except Exception as exc:  # a bug in the store must not cost the user the report
+        return f"--store: internal error ({type(exc).__name__}); the run is left incomplete"
     if not quiet:
         print(line, file=sys.stderr)
     return None
