@@ -91,7 +91,7 @@
     return api("GET", path).then(function (data) {
       state.items = Array.isArray(data) ? data : data.items;
       state.index = -1;
-      renderList(Array.isArray(data) ? data.length : data.total);
+      renderList(Array.isArray(data) ? data.length : data.total + (data.total_capped ? "+" : ""));
     }).catch(function (e) { say(e.message, true); });
   }
 

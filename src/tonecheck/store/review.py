@@ -31,6 +31,7 @@ from .users import Actor
 
 H, C, U = t.hits, t.conversations, t.users
 DEFAULT_CLAIM_SECONDS = 600
+COUNT_CAP = 10_000        # list totals count this far ("10000+")
 NEIGHBOURS = 2
 
 
@@ -127,7 +128,8 @@ def _rows(conn: Connection, query: sa.Select, actor: Actor, now: dt.datetime) ->
 
 def list_hits(store: Store, actor: Actor, f: Filters = Filters(), *, limit: int = 50, offset: int = 0,
               queue: bool = False) -> dict[str, Any]:
-    """Hits matching ``f``, worst first (the queue: unreviewed violations), with the total count."""
+    """Hits matching ``f``, worst first (the queue: unreviewed violations), with the total count
+    (up to COUNT_CAP; ``total_capped`` says there are more)."""
     if queue:
         _require_reviewer(actor)
         f = Filters(**{**f.__dict__, "status": f.status or "unreviewed"})
@@ -139,9 +141,11 @@ def list_hits(store: Store, actor: Actor, f: Filters = Filters(), *, limit: int 
     base = (sa.select(*_LIST_COLS).select_from(H.join(C, C.c.id == H.c.conversation_id)
                                                .outerjoin(U, U.c.id == H.c.claimed_by)).where(*conds))
     with store.read() as conn:
-        total = conn.execute(sa.select(sa.func.count()).select_from(H).where(*conds)).scalar_one()
+        # counting stops past COUNT_CAP: a page load stays cheap however many hits are open
+        total = conn.execute(sa.select(sa.func.count()).select_from(
+            sa.select(H.c.hit_id).where(*conds).limit(COUNT_CAP + 1).subquery())).scalar_one()
         items = _rows(conn, base.order_by(*_WORST_FIRST).limit(limit).offset(max(0, int(offset))), actor, now)
-    return {"total": total, "items": items}
+    return {"total": min(total, COUNT_CAP), "total_capped": total > COUNT_CAP, "items": items}
 
 
 def _hit_row(conn: Connection, actor: Actor, hit_id: str, *, lock: bool = False) -> Any:
@@ -207,10 +211,13 @@ def claim_next(store: Store, actor: Actor, f: Filters = Filters(),
         now = utcnow()
         free = sa.or_(H.c.claimed_by.is_(None), H.c.claim_expires < now, H.c.claimed_by == actor.id)
         with store.write() as conn:
-            # a hit this reviewer already holds comes back first (a reload, a second tab); found through
-            # the claimed_by index (a reviewer holds one or two claims), so no queue order here
-            mine = conn.execute(sa.select(H.c.hit_id).where(H.c.claimed_by == actor.id, H.c.claim_expires >= now,
-                                                            *conds).limit(1)).scalar()
+            # a hit this reviewer already holds comes back first (a reload, a second tab): their claims
+            # alone first (the claimed_by index; planners prefer the queue index when the filters are
+            # in the same query), then which of those few match the filters
+            held = conn.execute(sa.select(H.c.hit_id).where(H.c.claimed_by == actor.id,
+                                                            H.c.claim_expires >= now)).scalars().all()
+            mine = conn.execute(sa.select(H.c.hit_id).where(H.c.hit_id.in_(held), *conds).limit(1)).scalar() \
+                if held else None
             hit_id = mine or conn.execute(
                 sa.select(H.c.hit_id).where(*conds, free).order_by(*_WORST_FIRST).limit(1)
                 .with_for_update(skip_locked=True)).scalar()
