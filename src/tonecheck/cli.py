@@ -287,7 +287,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         problem = check_store_url(args.store)
         if problem:
             raise CliError(problem)
-    run(host=args.host, port=args.port, workers=args.workers, store=args.store)
+    run(host=args.host, port=args.port, workers=args.workers, **({"store": args.store} if args.store else {}))
     return EXIT_OK
 
 
