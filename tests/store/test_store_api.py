@@ -138,3 +138,17 @@ def test_review_flow_over_http(api):
     audit = client.get("/v1/review/audit", headers=lead).json()
     assert {"hit.claim", "hit.verdict", "appeal.open", "appeal.decide"} <= {a["action"] for a in audit}
     assert not any(keys["rev"] in json.dumps(a, ensure_ascii=False) for a in audit)   # keys never logged
+
+
+def test_serve_store_option(sqlite_url, tmp_path, monkeypatch, capsys):
+    from tonecheck import cli, server
+
+    seen = {}
+    monkeypatch.setattr(server, "run", lambda **kw: seen.update(kw))
+    assert cli.main(["serve", "--store", sqlite_url]) == 0 and seen["store"] == sqlite_url
+    assert cli.main(["serve", "--store", str(tmp_path / "nowhere" / "qa.db")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    monkeypatch.setenv("TONECHECK_STORE", sqlite_url)        # how --workers N hands the store to each worker
+    app = server.app_factory()
+    assert app.state.review_store.url == sqlite_url
+    app.state.review_store.dispose()
