@@ -205,3 +205,26 @@ def test_check_store_cli_end_to_end(store_url, tmp_path, capsys):
     # a store that cannot be opened is one line and exit 2, before any checking
     assert main(["check", "examples", "--store", str(tmp_path / "missing" / "qa.db")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_html_report_shows_the_review_status(store, examples_report):
+    import io
+
+    from tonecheck.batch.report import write_html
+    from tonecheck.store import review
+    from tonecheck.store.users import add_user, authenticate
+
+    _, rep = _store(store, examples_report)
+    out = io.StringIO()
+    write_html(rep, out)
+    assert out.getvalue().count('class="review"') == sum(f["category"] != "risk" for c in rep["conversations"]
+                                                         for f in c["findings"])
+    hit = next(f for c in rep["conversations"] for f in c["findings"] if f["category"] != "risk")
+    review.set_verdict(store, authenticate(store, add_user(store, "rev", "reviewer")), hit["hit_id"], "confirmed")
+    _, rep2 = _store(store, examples_report)
+    out = io.StringIO()
+    write_html(rep2, out)
+    assert f'title="{hit["hit_id"]}"' in out.getvalue() and "复核：确认违规" in out.getvalue()
+    plain = io.StringIO()
+    write_html(copy.deepcopy(examples_report), plain)          # without a store: no review badges
+    assert 'class="review"' not in plain.getvalue()
