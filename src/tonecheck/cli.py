@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Sequence
 
 from . import __version__
-from .checker import Checker, InputError
+from .checker import Checker, ConfigError, InputError
 from .lexicon import LexiconError
 from .models import CheckResult, ConversationResult, Finding, Severity
 from .pii import mask_span_preserving, mask_text_preserving
@@ -43,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     try:
         return args.func(args)
-    except (CliError, InputError, LexiconError, ReadError) as exc:
+    except (CliError, ConfigError, InputError, LexiconError, ReadError) as exc:
         print(f"tonecheck: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:

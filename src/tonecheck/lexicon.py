@@ -238,6 +238,6 @@ def read_toml(path: Path, error: type[Exception]) -> dict:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise error(f"{path}: not valid TOML: {exc}") from None
+        raise error(f"{path}: invalid TOML: {exc}") from None
     except RecursionError:
-        raise error(f"{path}: not valid TOML: nested too deeply") from None
+        raise error(f"{path}: invalid TOML: nested too deeply") from None

@@ -22,6 +22,7 @@ from typing import Any, Callable
 
 from .. import __version__
 from ..checker import Checker, InputError
+from ..engine import DEFAULT_DEADLINE_S
 from ..models import Conversation, Finding
 from ..pii import mask_text, mask_text_preserving
 from .config import BatchConfig
@@ -268,28 +269,30 @@ def _lexicon_stamp(dirs: list[str]) -> tuple:
 
 
 def cached_checker(lexicon_dirs: list[str] = (), *, enable: list[str] | None = None, disable: list[str] = (),
-                   severity: dict[str, str] | None = None, allow: list[str] = ()) -> Checker:
+                   severity: dict[str, str] | None = None, allow: list[str] = (),
+                   deadline_s: float = DEFAULT_DEADLINE_S) -> Checker:
     """A Checker per distinct configuration, reused within the process (building one loads
     every lexicon; the CLI in tests and long-lived callers ask for the same one many times)."""
     dirs = [str(Path(d).resolve()) for d in lexicon_dirs]
     key = (tuple(dirs), _lexicon_stamp(dirs), None if enable is None else tuple(enable), tuple(disable),
-           tuple(sorted((severity or {}).items())), tuple(allow))
+           tuple(sorted((severity or {}).items())), tuple(allow), deadline_s)
     if key not in _CHECKERS:
         if len(_CHECKERS) >= 8:
             _CHECKERS.pop(next(iter(_CHECKERS)))
         _CHECKERS[key] = Checker(dirs, enable=enable, disable=list(disable), severity=dict(severity or {}),
-                                 allow=list(allow))
+                                 allow=list(allow), deadline_s=deadline_s)
     return _CHECKERS[key]
 
 
 def build_checker(cfg: BatchConfig) -> Checker:
     kw = cfg.checker_kwargs()
-    if not any((kw["lexicon_dirs"], kw["enable"] is not None, kw["disable"], kw["severity"], kw["allow"])):
+    if not any((kw["lexicon_dirs"], kw["enable"] is not None, kw["disable"], kw["severity"], kw["allow"],
+                kw["deadline_s"] != DEFAULT_DEADLINE_S)):
         from .. import default_checker
 
         return default_checker()
     return cached_checker(kw["lexicon_dirs"], enable=kw["enable"], disable=kw["disable"], severity=kw["severity"],
-                          allow=kw["allow"])
+                          allow=kw["allow"], deadline_s=kw["deadline_s"])
 
 
 def run_batch(paths: list[str], opts: RunOptions, *, checker: Checker | None = None,
