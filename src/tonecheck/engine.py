@@ -22,7 +22,7 @@ from . import pii
 from .lexicon import Lexicon, expand_regex, expand_terms
 from .models import Category, Finding
 from .normalize import Normalized, normalize
-from .rewrite import Intervals, apply_fixes, extract_facts, keep_facts, render, resolve_overlaps
+from .rewrite import Intervals, apply_fixes, extract_facts, keep_facts, render, resolve_overlaps, separate_fixes
 from .prefilter import required_literals
 from .rules import Rule
 from .tokenizer import Tokenizer, make_tokenizer
@@ -374,6 +374,16 @@ def _split_long(cuts: list[int], limit: int, soft: list[int] | None) -> list[int
     return out
 
 
+def _disjoint_fixes(findings: list[Finding]) -> list[Finding]:
+    """Findings whose fix lies inside a wider one get an empty fix there (fixes never overlap)."""
+    if len(findings) < 2:
+        return findings
+    moved = separate_fixes([(f.fix_start, f.fix_end, f.severity.rank) for f in findings])
+    return [f if at is None else f.model_copy(update={
+        "fix_start": at, "fix_end": at, "suggestion": "", "auto_apply": False,
+        "explanation": f.explanation + "；改写并入同一处更大范围的修改"}) for f, at in zip(findings, moved)]
+
+
 class Engine:
     """Compiled rules plus the automaton and tokenizer they share."""
 
@@ -527,7 +537,7 @@ class Engine:
         kept, doc, truncated = self._candidates(norm, role, counterpart, channel, context, deadline)
         if not kept:
             return [], truncated
-        return self._to_findings(kept, doc, counterpart, context), truncated
+        return _disjoint_fixes(self._to_findings(kept, doc, counterpart, context)), truncated
 
     def _candidates(self, norm: Normalized, role: str, counterpart: str, channel: str,
                     context: frozenset[str], deadline: Deadline) -> tuple[list[Candidate], "_Doc | None", bool]:
@@ -822,7 +832,8 @@ class Engine:
         viol = [f for f in findings if f.is_violation]
         if not viol:
             return text, False
-        fixes = resolve_overlaps([(f.fix_start, f.fix_end, f.suggestion, f.severity.rank) for f in viol])
+        fixes = resolve_overlaps([(f.fix_start, f.fix_end, f.suggestion, f.severity.rank) for f in viol
+                                  if f.fix_end > f.fix_start])
         out = apply_fixes(text, fixes)
         if truncated:
             return out, True

@@ -164,8 +164,14 @@ class Intervals:
         self.ends: list[int] = []
 
     def overlaps(self, s: int, e: int) -> bool:
+        return self.find(s, e) is not None
+
+    def find(self, s: int, e: int) -> tuple[int, int] | None:
+        """A range already in that overlaps [s, e), or None."""
         j = bisect.bisect_left(self.starts, e)  # ranges before j start before e
-        return bool(j) and self.ends[j - 1] > s  # disjoint and sorted: the last of them ends latest
+        if j and self.ends[j - 1] > s:  # disjoint and sorted: the last of them ends latest
+            return self.starts[j - 1], self.ends[j - 1]
+        return None
 
     def add(self, s: int, e: int) -> bool:
         """Add [s, e) unless it overlaps a range already in; say whether it went in."""
@@ -175,6 +181,29 @@ class Intervals:
         self.starts.insert(j, s)
         self.ends.insert(j, e)
         return True
+
+
+def separate_fixes(fixes: list[tuple[int, int, int]]) -> list[int | None]:
+    """Make the fixes of one result disjoint: for each (start, end, priority), None when it stays,
+    else the position where it becomes an empty fix (the start of the wider fix that covers it).
+
+    ``你个傻逼`` is both abuse (fix [0, 4)) and profanity (fix [2, 4)); applying
+    both would cut the text twice. The wider (then higher-priority) fix is
+    kept, as :func:`resolve_overlaps` keeps it for the rewrite.
+    """
+    out: list[int | None] = [None] * len(fixes)
+    taken = Intervals()
+    order = sorted(range(len(fixes)), key=lambda i: (-(fixes[i][1] - fixes[i][0]), -fixes[i][2], fixes[i][0]))
+    for i in order:
+        s, e, _ = fixes[i]
+        if e <= s:
+            continue
+        hit = taken.find(s, e)
+        if hit is None:
+            taken.add(s, e)
+        else:
+            out[i] = hit[0]
+    return out
 
 
 def resolve_overlaps(fixes: list[tuple[int, int, str, int]]) -> list[tuple[int, int, str]]:
