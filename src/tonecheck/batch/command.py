@@ -60,35 +60,7 @@ def config_from_args(args: argparse.Namespace) -> BatchConfig:
         if not Path(d).is_dir():
             raise UsageError(f"--lexicon {d}: not a directory")
     cfg.lexicons = list(cfg.lexicons) + [str(Path(d)) for d in extra]
-    validate_against_rules(cfg)
     return cfg
-
-
-def validate_against_rules(cfg: BatchConfig) -> None:
-    """Every rule selector in the config names a rule of the loaded lexicons (else one line, exit 2).
-
-    Loads the lexicons (the checker is cached, so the run reuses it): a
-    misspelt ``enable`` would otherwise switch every rule off and report a
-    clean day.
-    """
-    from ..checker import check_selectors
-    from ..lexicon import LexiconError
-    from .runner import build_checker
-
-    where = f"{cfg.path}: " if cfg.path else ""
-    prefix = "tool.tonecheck." if cfg.path and Path(cfg.path).name == "pyproject.toml" else ""
-    try:
-        checker = build_checker(cfg)
-        rules = checker.lexicon.rules
-        check_selectors(cfg.scoring.critical, rules, f"{prefix}scoring.critical")
-        check_selectors(cfg.scoring.rules, rules, f"{prefix}scoring.rules")
-    except ConfigError as exc:
-        msg = str(exc)
-        if prefix and msg.split(":", 1)[0] in ("enable", "disable", "severity"):
-            msg = prefix + msg
-        raise UsageError(where + msg) from None
-    except LexiconError as exc:
-        raise UsageError(str(exc)) from None
 
 
 class Progress:

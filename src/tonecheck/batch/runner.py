@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .. import __version__
-from ..checker import Checker, InputError
+from ..checker import Checker, ConfigError, InputError, check_selectors
 from ..engine import DEFAULT_DEADLINE_S
 from ..models import Conversation, Finding
 from ..pii import mask_text, mask_text_preserving
@@ -285,14 +285,28 @@ def cached_checker(lexicon_dirs: list[str] = (), *, enable: list[str] | None = N
 
 
 def build_checker(cfg: BatchConfig) -> Checker:
-    kw = cfg.checker_kwargs()
-    if not any((kw["lexicon_dirs"], kw["enable"] is not None, kw["disable"], kw["severity"], kw["allow"],
-                kw["deadline_s"] != DEFAULT_DEADLINE_S)):
-        from .. import default_checker
+    """The checker the config describes; every rule selector in the config must name a rule.
 
-        return default_checker()
-    return cached_checker(kw["lexicon_dirs"], enable=kw["enable"], disable=kw["disable"], severity=kw["severity"],
-                          allow=kw["allow"], deadline_s=kw["deadline_s"])
+    A misspelt ``enable`` would otherwise switch every rule off and report a
+    clean day: a selector error is a ConfigError naming the file and key.
+    """
+    kw = cfg.checker_kwargs()
+    where = f"{cfg.path}: " if cfg.path else ""
+    prefix = "tool.tonecheck." if cfg.path and Path(cfg.path).name == "pyproject.toml" else ""
+    try:
+        if not any((kw["lexicon_dirs"], kw["enable"] is not None, kw["disable"], kw["severity"], kw["allow"],
+                    kw["deadline_s"] != DEFAULT_DEADLINE_S)):
+            from .. import default_checker
+
+            checker = default_checker()
+        else:
+            checker = cached_checker(kw["lexicon_dirs"], enable=kw["enable"], disable=kw["disable"],
+                                     severity=kw["severity"], allow=kw["allow"], deadline_s=kw["deadline_s"])
+        check_selectors(cfg.scoring.critical, checker.lexicon.rules, "scoring.critical")
+        check_selectors(cfg.scoring.rules, checker.lexicon.rules, "scoring.rules")
+    except ConfigError as exc:
+        raise ConfigError(where + prefix + str(exc)) from None
+    return checker
 
 
 def run_batch(paths: list[str], opts: RunOptions, *, checker: Checker | None = None,
