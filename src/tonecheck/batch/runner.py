@@ -370,6 +370,11 @@ def run_batch(paths: list[str], opts: RunOptions, *, checker: Checker | None = N
                         for (i, k, n), res in zip(chunk, outs):
                             done_part(i, k, n, res)
             except KeyboardInterrupt:
+                # Stop the workers outright: an interrupt that lands inside submit() can leave one
+                # waiting on the task queue's lock for ever, and the exit would then wait for it.
+                # (Python 3.14 has pool.terminate_workers(); before that the process table is private.)
+                for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                    proc.terminate()
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise
             pool.shutdown(wait=True)
