@@ -4,6 +4,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
+import time
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -146,9 +147,14 @@ class Checker:
         return self.engine.tokenizer.name
 
     def check(self, text: str, *, role: Role = "agent", counterpart: Counterpart = "unknown",
-              channel: Channel = "call", context: Iterable[str] = ()) -> CheckResult:
-        """Check one utterance or message draft."""
-        return self._check(text, role, counterpart, channel, frozenset(context), Deadline(self.deadline_s))[0]
+              channel: Channel = "call", context: Iterable[str] = (), deadline_s: float | None = None) -> CheckResult:
+        """Check one utterance or message draft.
+
+        ``deadline_s`` shortens this check's time budget below the checker's
+        own (a service passes what is left of its request timeout).
+        """
+        budget = self.deadline_s if deadline_s is None else min(self.deadline_s, _deadline_s(deadline_s))
+        return self._check(text, role, counterpart, channel, frozenset(context), Deadline(budget))[0]
 
     def _check(self, text: str, role: str, counterpart: str, channel: str, context: frozenset[str],
                deadline: Deadline) -> tuple[CheckResult, Any]:
@@ -169,11 +175,14 @@ class Checker:
                           findings=run.findings, rewrite=run.rewrite, truncated=run.truncated)
         return res, run
 
-    def check_conversation(self, conv: Conversation | Mapping[str, Any]) -> ConversationResult:
+    def check_conversation(self, conv: Conversation | Mapping[str, Any], *,
+                           deadline_s: float | None = None) -> ConversationResult:
         """Check every turn in order, tracking who listens and what was said.
 
-        Each turn has its own deadline (``deadline_s``), shared by its check
-        and the dialogue signals read from it.
+        Each turn has the checker's deadline, shared by its check and the
+        dialogue signals read from it. ``deadline_s`` bounds the whole
+        conversation too: turns it leaves no time for come back unchecked,
+        with ``truncated = True`` (every input turn always has its result).
         """
         if not isinstance(conv, Conversation):
             try:
@@ -187,8 +196,17 @@ class Checker:
         state = DialogueState(counterpart=conv.counterpart, infer=conv.counterpart == "unknown")
         results: list[CheckResult] = []
         counterparts: list[Counterpart] = []
+        whole = Deadline(_deadline_s(deadline_s)) if deadline_s is not None else None
         for i, utt in enumerate(conv.utterances):
-            deadline = Deadline(self.deadline_s)
+            left = self.deadline_s if whole is None else min(self.deadline_s, whole.at - time.monotonic())
+            if left <= 0:
+                if (why := surrogate_problem(utt.text)) is not None:
+                    raise InputError(f"utterances[{i}]: {why}")
+                results.append(CheckResult(text=utt.text, role=utt.speaker, counterpart=state.counterpart,
+                                           channel=conv.channel, rewrite=utt.text, truncated=True))
+                counterparts.append(state.counterpart)
+                continue
+            deadline = Deadline(left)
             try:
                 res, run = self._check(utt.text, utt.speaker, state.counterpart, conv.channel, state.active(), deadline)
             except InputError as exc:

@@ -24,7 +24,7 @@ from .. import __version__
 from ..checker import Checker, ConfigError, InputError, check_selectors
 from ..engine import DEFAULT_DEADLINE_S
 from ..models import Conversation, Finding
-from ..pii import mask_text, mask_text_preserving
+from ..pii import mask_result, mask_text
 from .config import BatchConfig
 from .contact import contact_findings
 from .readers import EXTENSIONS, ConvError, Speakers, read_path
@@ -114,17 +114,6 @@ def _jsonable(v: Any) -> Any:
     return str(v)
 
 
-def _mask_turn(text: str, findings: list[Finding]) -> tuple[str, list[Finding]]:
-    from ..pii import mask_span_preserving
-
-    chars = list(mask_text_preserving(text))
-    for f in findings:
-        if f.subtype == "privacy.pii_exposure":
-            chars[f.start:f.end] = mask_span_preserving(text[f.start:f.end])
-    masked = "".join(chars)
-    return masked, [f.model_copy(update={"text": masked[f.start:f.end]}) for f in findings]
-
-
 def check_one(conv: Conversation | ConvError, file_shown: str) -> dict[str, Any]:
     """One conversation record (JSON-ready)."""
     show = _STATE["show_pii"]
@@ -137,7 +126,7 @@ def check_one(conv: Conversation | ConvError, file_shown: str) -> dict[str, Any]
                            "agent_id": meta.get("agent_id"), "call_start": meta.get("call_start"),
                            "outcome": meta.get("outcome"), "_contact_key": _contact_key(meta.get("contact_id"))}
     cid = meta.get("contact_id")
-    rec["contact_id"] = None if cid in (None, "") else (str(cid) if show else mask_text_preserving(str(cid)))
+    rec["contact_id"] = None if cid in (None, "") else (str(cid) if show else mask_text(str(cid)))
     extra = {k: v for k, v in meta.items() if k not in ("agent_id", "call_start", "outcome", "contact_id")}
     rec["metadata"] = extra if show else {k: mask_text(str(v)) if isinstance(v, str) else v for k, v in extra.items()}
     try:
@@ -146,8 +135,9 @@ def check_one(conv: Conversation | ConvError, file_shown: str) -> dict[str, Any]
         return {**rec, "status": "error", "error": str(exc).splitlines()[0], "turns": [], "findings": []}
     turns, findings = [], []
     for i, (u, r) in enumerate(zip(conv.utterances, res.utterances)):
-        text, fs = (r.text, r.findings) if show else _mask_turn(r.text, r.findings)
-        rewrite = r.rewrite if show else mask_text_preserving(r.rewrite)
+        if not show:
+            r = mask_result(r)
+        text, fs, rewrite = r.text, r.findings, r.rewrite
         turns.append({"speaker": r.role, "text": text, "start": u.start, "end": u.end,
                       "counterpart": res.counterparts[i] if i < len(res.counterparts) else None,
                       "rewrite": rewrite if r.violations else None, "truncated": r.truncated})
