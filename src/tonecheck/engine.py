@@ -374,6 +374,47 @@ def _split_long(cuts: list[int], limit: int, soft: list[int] | None) -> list[int
     return out
 
 
+def _merge_per_sentence(findings: list[Finding], sentences: list[tuple[int, int]], original: str) -> list[Finding]:
+    """One finding per violation: hits of one subtype in one sentence become one finding.
+
+    A disclosure sentence that three rules (or one rule three times) flagged
+    is one violation for the reviewer and for the score. The merged finding
+    spans the hits, carries the most severe rule (its id, message, source),
+    names every rule that agreed, and has one fix: the members' own fixes
+    applied together over their sentence, so no text between two hits is
+    lost (and a deletion can take its frame along: 你个□ 听不懂…).
+    """
+    if len(findings) < 2:
+        return findings
+    groups: dict[tuple[str, tuple[int, int]], list[int]] = {}
+    for i, (f, sent) in enumerate(zip(findings, sentences)):
+        groups.setdefault((f.subtype, sent), []).append(i)
+    if len(groups) == len(findings):
+        return findings
+    out: list[Finding] = []
+    for (_, sentence), idx in groups.items():
+        if len(idx) == 1:
+            out.append(findings[idx[0]])
+            continue
+        members = [findings[i] for i in idx]
+        lead = max(members, key=lambda f: (f.severity.rank, f.confidence, -f.start))
+        start, end = min(f.start for f in members), max(f.end for f in members)
+        fs, fe = min(sentence[0], *(f.fix_start for f in members)), max(sentence[1], *(f.fix_end for f in members))
+        fixes = resolve_overlaps([(f.fix_start - fs, f.fix_end - fs, f.suggestion, f.severity.rank) for f in members])
+        rules = list(dict.fromkeys(f.rule_id for f in members))
+        hits = "、".join(f"「{pii.mask_text(f.text)}」" for f in members)
+        agreed = f"同一句中同类问题 {len(members)} 处合并为一条（规则 {'、'.join(rules)}，命中 {hits}）"
+        out.append(lead.model_copy(update={
+            "start": start, "end": end, "text": original[start:end], "fix_start": fs, "fix_end": fe,
+            "suggestion": apply_fixes(original[fs:fe], fixes),
+            "auto_apply": all(f.auto_apply for f in members),
+            "confidence": max(f.confidence for f in members),
+            "explanation": lead.explanation + "；" + agreed,
+        }))
+    out.sort(key=lambda f: (f.start, f.end, f.rule_id))
+    return out
+
+
 def _disjoint_fixes(findings: list[Finding]) -> list[Finding]:
     """Findings whose fix lies inside a wider one get an empty fix there (fixes never overlap)."""
     if len(findings) < 2:
@@ -537,7 +578,9 @@ class Engine:
         kept, doc, truncated = self._candidates(norm, role, counterpart, channel, context, deadline)
         if not kept:
             return [], truncated
-        return _disjoint_fixes(self._to_findings(kept, doc, counterpart, context)), truncated
+        findings = self._to_findings(kept, doc, counterpart, context)
+        sentences = [doc.norm.span(*doc.sentence(c.start, c.end)) for c in kept]  # in the caller's offsets
+        return _disjoint_fixes(_merge_per_sentence(findings, sentences, doc.norm.original)), truncated
 
     def _candidates(self, norm: Normalized, role: str, counterpart: str, channel: str,
                     context: frozenset[str], deadline: Deadline) -> tuple[list[Candidate], "_Doc | None", bool]:
