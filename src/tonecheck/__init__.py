@@ -13,7 +13,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Mapping
 
-from .checker import MAX_TEXT_CHARS, Checker, InputError
+from .checker import MAX_TEXT_CHARS, Checker, ConfigError, InputError
 from .lexicon import LexiconError
 from .models import (
     SCHEMA_VERSION, Category, CheckResult, Conversation, ConversationResult, Finding, Severity, Utterance,
@@ -23,7 +23,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "check", "check_conversation", "default_checker", "Checker", "CheckResult", "Conversation",
-    "ConversationResult", "Finding", "Utterance", "Category", "Severity", "InputError", "LexiconError",
+    "ConversationResult", "Finding", "Utterance", "Category", "Severity", "InputError", "ConfigError", "LexiconError",
     "MAX_TEXT_CHARS", "SCHEMA_VERSION", "__version__",
 ]
 

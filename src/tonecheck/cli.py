@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Sequence
 
 from . import __version__
-from .checker import Checker, InputError
+from .checker import Checker, ConfigError, InputError
 from .lexicon import LexiconError
 from .models import CheckResult, ConversationResult, Finding, Severity
-from .pii import mask_span_preserving, mask_text_preserving
+from .pii import mask_result
 from .readers import ReadError
 
 EXIT_OK, EXIT_VIOLATION, EXIT_ERROR = 0, 1, 2
@@ -43,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     try:
         return args.func(args)
-    except (CliError, InputError, LexiconError, ReadError) as exc:
+    except (CliError, ConfigError, InputError, LexiconError, ReadError) as exc:
         print(f"tonecheck: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
@@ -168,19 +168,6 @@ def render_result(res: CheckResult, prefix: str = "") -> str:
         if f.suggestion and f.is_violation:
             lines.append(f"      建议：{f.suggestion}")
     return "\n".join(lines)
-
-
-# -- masking ----------------------------------------------------------------------------------
-
-def mask_result(res: CheckResult) -> CheckResult:
-    """Copy of ``res`` with identifiers masked; lengths and offsets are kept."""
-    chars = list(mask_text_preserving(res.text))
-    for f in res.findings:
-        if f.subtype == "privacy.pii_exposure":
-            chars[f.start:f.end] = mask_span_preserving(res.text[f.start:f.end])
-    text = "".join(chars)
-    findings = [f.model_copy(update={"text": text[f.start:f.end]}) for f in res.findings]
-    return res.model_copy(update={"text": text, "findings": findings, "rewrite": mask_text_preserving(res.rewrite)})
 
 
 # -- schema, rules, serve ---------------------------------------------------------------------

@@ -85,7 +85,8 @@ def test_keys_are_checked_before_anything_else(api):
     for method, path in ALL_ENDPOINTS:
         url = path.format(hit="x", call="x", appeal="1")
         for headers in ({}, {"X-API-Key": "tck_000000000000_" + "A" * 43}, {"Authorization": "Bearer nonsense"}):
-            r = client.request(method, url + "?limit=notanumber&from=never", headers=headers,
+            r = client.request(method, url + "?limit=notanumber&from=never",
+                               headers={**headers, "Content-Type": "application/json"},
                                content=b"{not json" if method == "POST" else None)
             assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized", (method, url, r.text)
     set_disabled(store, "rev", True)
@@ -101,7 +102,8 @@ def test_bad_requests_are_json_errors(api):
     assert client.get("/v1/review/queue?limit=x", headers=h).status_code == 422
     assert client.get("/v1/review/queue?status=bogus", headers=h).status_code == 422
     hit = client.post("/v1/review/claim", headers=h, json={}).json()["hit"]["hit_id"]
-    r = client.post(f"/v1/review/hits/{hit}/verdict", headers=h, content=b"{oops")
+    r = client.post(f"/v1/review/hits/{hit}/verdict", headers={**h, "Content-Type": "application/json"},
+                    content=b"{oops")
     assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_request"
     r = client.post(f"/v1/review/hits/{hit}/verdict", headers=h, json={"verdict": "perhaps"})
     assert r.status_code == 422 and r.json()["error"]["message"].startswith("verdict")
@@ -152,3 +154,15 @@ def test_serve_store_option(sqlite_url, tmp_path, monkeypatch, capsys):
     app = server.app_factory()
     assert app.state.review_store.url == sqlite_url
     app.state.review_store.dispose()
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_review_keys_are_separate_from_the_service_keys(store, checker):
+    key = add_user(store, "rev", "reviewer")
+    client = TestClient(create_app(checker=checker, settings=Settings(api_keys=("service-key",)), store=store))
+    assert client.get("/v1/review/me", headers=_h(key)).json()["name"] == "rev"
+    assert client.get("/v1/review/me", headers=_h("service-key")).status_code == 401
+    assert client.post("/v1/check", headers=_h(key), json={"text": "您好"}).status_code == 401
+    assert client.post("/v1/check", headers=_h("service-key"), json={"text": "您好"}).status_code == 200
+    r = client.post("/v1/review/claim", headers=_h(key), content=b"{}")          # no JSON content type
+    assert r.status_code == 415

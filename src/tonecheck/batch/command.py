@@ -130,6 +130,16 @@ def write_report(report: dict[str, Any], fmt: str, output: str | None) -> None:
             os.unlink(tmp)
 
 
+def _first_interrupt(signum: int, frame: Any) -> None:
+    """The first Ctrl-C stops the run; every later one is ignored until the partial report is written.
+
+    A second Ctrl-C a moment after the first used to land while the partial
+    report was being assembled and lose it.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
 def _open_store(args: argparse.Namespace) -> Any:
     """The results store hook (tonecheck.store): the run is recorded, incomplete, before checking."""
     if not getattr(args, "store", None):
@@ -183,11 +193,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     progress = Progress(sys.stderr, enabled=not args.quiet and sys.stderr.isatty())
     opts = RunOptions(config=cfg, input_format=args.input_format, jobs=args.jobs, show_pii=args.show_pii,
                       progress=progress)
-    report = run_batch(args.paths, opts, stdin_data=stdin_data)
-    progress.close()
-    old = signal.signal(signal.SIGINT, signal.SIG_IGN)   # the report is written whole, even on a second Ctrl-C
+    old = signal.signal(signal.SIGINT, _first_interrupt)
     store_error = None
     try:
+        report = run_batch(args.paths, opts, stdin_data=stdin_data)
+        progress.close()
+        signal.signal(signal.SIGINT, signal.SIG_IGN)   # the report is written whole, even on a late Ctrl-C
         if recorder is not None:
             store_error = _finish_store(recorder, report, args.quiet)
         write_report(report, fmt, args.output)

@@ -7,8 +7,7 @@ The recipe (version 1) is the first 16 hex digits of SHA-256 over the JSON list
 * the **conversation key** is the conversation's ``id`` from the input (a repeat of an id within
   one run gets ``#2``, ``#3`` … in input order);
 * **turn position** counts the conversation's turns from 0; the **turn text** is the turn as stored,
-  i.e. with identifiers masked (:func:`tonecheck.pii.mask_text_preserving`, and the span of a
-  ``privacy.pii_exposure`` finding masked with :func:`tonecheck.pii.mask_span_preserving`), so an id
+  i.e. with identifiers masked as in the reports (:func:`tonecheck.pii.mask_result`), so an id
   never encodes an identifier and is the same with or without ``--show-pii``;
 * ``start`` / ``end`` are the finding's offsets into that turn, the **span text** its masked text;
 * conversation-level findings (contact policy) have turn ``null``, text ``""`` and offsets 0.
@@ -16,7 +15,8 @@ The recipe (version 1) is the first 16 hex digits of SHA-256 over the JSON list
 Kept: a new rule id, severity, message, suggestion, confidence or explanation for the same span
 (a rule upgrade), a different file path or format, other turns of the call changing, a new
 tonecheck version. Changed (a new id, and the old one is reported gone): the span's offsets or
-text, the subtype, the turn's text or position, the conversation id.
+text, the subtype, the turn's text or position, the conversation id; and, for turns holding an
+identifier, a change to the masking function itself (it decides the stored text).
 """
 from __future__ import annotations
 

@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection
 
 from .. import __version__
 from ..models import Severity
-from ..pii import mask_text_preserving
+from ..pii import mask_text
 from . import schema as t
 from .db import Store, audit, utcnow
 from .hitid import content_hash, finding_hit_id
@@ -74,25 +74,26 @@ def _call_date(call_start: Any, fallback: dt.date) -> dt.date:
 
 
 def masked_record(rec: dict[str, Any]) -> dict[str, Any]:
-    """A report record as the store keeps it when the report was made with --show-pii."""
-    from ..batch.runner import _mask_turn   # the report's own masking: one definition
-    from ..models import Finding
+    """A report record as the store keeps it when the report was made with --show-pii: masked by
+    the same function the reports use (:func:`tonecheck.pii.mask_result`), turn by turn."""
+    from ..models import CheckResult, Finding
+    from ..pii import mask_result
 
     findings = list(rec["findings"])
     turns = []
     for i, turn in enumerate(rec["turns"]):
         idx = [n for n, f in enumerate(findings) if f.get("turn") == i]
-        models = [Finding.model_validate({k: v for k, v in findings[n].items() if k not in ("turn", "speaker", "time")})
-                  for n in idx]
-        text, masked = _mask_turn(turn["text"], models)
-        turns.append({**turn, "text": text,
-                      "rewrite": None if turn.get("rewrite") is None else mask_text_preserving(turn["rewrite"])})
-        for n, m in zip(idx, masked):
-            findings[n] = {**findings[n], "text": m.text}
+        res = mask_result(CheckResult(
+            text=turn["text"], rewrite=turn.get("rewrite") or turn["text"],
+            findings=[Finding.model_validate({k: v for k, v in findings[n].items()
+                                              if k not in ("turn", "speaker", "time")}) for n in idx]))
+        turns.append({**turn, "text": res.text, "rewrite": None if turn.get("rewrite") is None else res.rewrite})
+        for n, m in zip(idx, res.findings):
+            findings[n] = {**findings[n], "text": m.text, "suggestion": m.suggestion, "explanation": m.explanation}
     contact = rec.get("contact_id")
     return {**rec, "turns": turns, "findings": findings,
-            "contact_id": None if contact is None else mask_text_preserving(str(contact)),
-            "error": rec.get("error") and mask_text_preserving(str(rec["error"]))}
+            "contact_id": None if contact is None else mask_text(str(contact)),
+            "error": rec.get("error") and mask_text(str(rec["error"]))}
 
 
 def _turns_hash(turns: list[dict[str, Any]]) -> str:
@@ -127,7 +128,7 @@ def store_report(store: Store, run_id: int, report: dict[str, Any], *, actor: st
     with store.write() as conn:
         conn.execute(t.files.insert(), [
             {"run_id": run_id, "path": f["path"], "format": f.get("format"), "encoding": f.get("encoding"),
-             "status": f["status"], "error": f.get("error") if masked else mask_text_preserving(str(f.get("error") or "")) or None,
+             "status": f["status"], "error": f.get("error") if masked else mask_text(str(f.get("error") or "")) or None,
              "conversations": f.get("conversations") or 0} for f in report["files"]] or [])
         conn.execute(t.runs.update().where(t.runs.c.id == run_id).values(
             finished_at=utcnow(), status=diff.status, interrupted=bool(report.get("partial")),
