@@ -1,4 +1,4 @@
-"""Command line: ``tonecheck check|draft|rules|schema|serve``.
+"""Command line: ``tonecheck check|draft|rules|schema|serve|stats|feedback|users|runs``.
 
 Exit codes: 0 no violation at or above --fail-on, 1 there is one, 2 usage or
 input error (one line on stderr naming the file and the problem).
@@ -105,7 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--host", default="127.0.0.1")
     sv.add_argument("--port", type=int, default=8000)
     sv.add_argument("--workers", type=int, default=1)
+    sv.add_argument("--store", metavar="URL", default=None,
+                    help="results store: adds the review page /review and its API (see docs/review.md)")
     sv.set_defaults(func=cmd_serve)
+
+    from .store.commands import add_store_commands   # stats, feedback, users, runs (lazy imports inside)
+
+    add_store_commands(sub)
     return p
 
 
@@ -246,7 +252,8 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
             raise CliError(f"{d}: not a directory")
     from .batch.runner import cached_checker
 
-    checker = cached_checker(dirs, allow=cfg.allow)
+    # The config's rule selection counts: a team that replaces a rule by its own version disables the original.
+    checker = cached_checker(dirs, enable=cfg.enable, disable=cfg.disable, allow=cfg.allow)
     own = {r.id for r in checker.lexicon.rules if not dirs or any(
         str(Path(checker.lexicon.sources[r.id]).resolve()).startswith(str(Path(d).resolve())) for d in dirs)}
     failures = run_rule_examples(checker, only=own)
@@ -261,7 +268,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from .server import run
     except ImportError as exc:
         raise CliError(f"the server needs extra packages: pip install 'tonecheck[server]' ({exc.name} missing)") from None
-    run(host=args.host, port=args.port, workers=args.workers)
+    if args.store:
+        from .store.commands import check_store_url
+
+        problem = check_store_url(args.store)
+        if problem:
+            raise CliError(problem)
+    run(host=args.host, port=args.port, workers=args.workers, **({"store": args.store} if args.store else {}))
     return EXIT_OK
 
 

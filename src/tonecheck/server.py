@@ -213,7 +213,9 @@ class GuardMiddleware:
             return
         headers = dict(scope.get("headers", ()))
         path = scope.get("path", "")
-        if path.startswith("/v1/") and scope.get("method") != "OPTIONS":
+        # /v1/review/* (tonecheck serve --store) authenticates each user with their own key from the
+        # store, in its router, before it reads a parameter or a byte of the body.
+        if path.startswith("/v1/") and not path.startswith("/v1/review/") and scope.get("method") != "OPTIONS":
             denied = self._denied(headers)
             if denied:
                 await _error(401, "unauthorized", denied)(scope, receive, send)
@@ -354,8 +356,10 @@ class Lane:
 
 # -- the app ----------------------------------------------------------------------------------
 
-def create_app(checker: Checker | None = None, settings: Settings | None = None) -> FastAPI:
-    """Build the service. The checker is built here, once; requests never reload lexicons."""
+def create_app(checker: Checker | None = None, settings: Settings | None = None, store: Any = None) -> FastAPI:
+    """Build the service. The checker is built here, once; requests never reload lexicons.
+    With ``store`` (a store URL or :class:`tonecheck.store.Store`) it also serves the review page
+    and API (:mod:`tonecheck.store.router`)."""
     settings = settings or Settings.from_env()
     checker = checker or default_checker()
     if hasattr(checker, "warm_up"):
@@ -489,6 +493,10 @@ def create_app(checker: Checker | None = None, settings: Settings | None = None)
         return FileResponse(STATIC_DIR / "index.html", headers=_PAGE_HEADERS)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    if store is not None:
+        from .store.router import install as install_review
+
+        install_review(app, store)
 
     if _SWAGGER_DIR:
         # The OpenAPI page with Swagger UI's files from the fastapi-offline package: works without internet access.
@@ -603,15 +611,17 @@ def app_factory() -> FastAPI:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     install_log_masking()
     sys.setswitchinterval(SWITCH_INTERVAL_S)
-    return create_app()
+    return create_app(store=os.environ.get("TONECHECK_STORE") or None)
 
 
-def run(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+def run(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, store: str | None = None) -> None:
     """Start the service (``tonecheck serve``). Lexicons load once per worker, before it accepts requests."""
     import uvicorn
 
     settings = Settings.from_env()  # refuse a bad setting before anything starts
     del settings
+    if store:
+        os.environ["TONECHECK_STORE"] = store   # each worker's app_factory opens it
     if workers and workers > 1:
         uvicorn.run("tonecheck.server:app_factory", factory=True, host=host, port=port, workers=workers,
                     log_level="info")
