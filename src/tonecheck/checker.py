@@ -229,6 +229,20 @@ class Checker:
             if _signal_hit(sig, pats, unless, role, norm, subtypes, deadline):
                 state.apply(sig)
 
+    def context_after(self, turns: Iterable[Mapping[str, str]], counterpart: Counterpart = "unknown"
+                      ) -> tuple[Counterpart, frozenset[str]]:
+        """Listener and dialogue flags in force after ``turns`` (``{"speaker", "text"}``), as
+        :meth:`check_conversation` would carry them into the next turn."""
+        state = DialogueState(counterpart=counterpart, infer=counterpart == "unknown")
+        for t in turns:
+            role = t["speaker"]
+            deadline = Deadline(self.deadline_s)
+            res, run = self._check(t["text"], role, state.counterpart, "call", state.active(), deadline)
+            if role == "agent":
+                state.after_agent_turn()
+            self._apply_signals(state, role, run.norm.text, res, deadline)
+        return state.counterpart, state.active()
+
     def signal_fires(self, signal: Signal, text: str, role: Role = "customer") -> bool:
         """Whether one signal fires on one turn (the lexicon tests use it)."""
         deadline = Deadline(self.deadline_s)

@@ -350,6 +350,23 @@ class _Doc:
         return any(o < s and e <= c for o, c in self._quotes)
 
 
+def sentence_spans(norm: Normalized) -> list[tuple[int, int]]:
+    """The engine's sentences of a normalised text (non-empty, leading delimiters skipped).
+
+    The one definition of "sentence" that the rules' guards, the rewrites and
+    the trained model all use.
+    """
+    doc = _Doc(norm, None, None)  # type: ignore[arg-type]  # segmentation needs neither
+    cuts = doc._bounds(_SENTENCE_END, False)
+    out = []
+    for a, b in zip(cuts, cuts[1:]):
+        while a < b and doc.text[a] in _SENTENCE_END:
+            a += 1
+        if a < b and doc.text[a:b].strip():
+            out.append((a, b))
+    return out
+
+
 def _split_long(cuts: list[int], limit: int, soft: list[int] | None) -> list[int]:
     """Cut every segment longer than ``limit`` into pieces of at most ``limit``.
 
