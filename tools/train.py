@@ -155,15 +155,31 @@ def featurize(exs: list[dict], min_df: int, max_features: int):
 
 # -- models ---------------------------------------------------------------------------------------
 
+def column_rows(Y: np.ndarray, side_mask: dict[str, np.ndarray], j: int) -> np.ndarray:
+    """The examples an output is trained and calibrated on.
+
+    A category sees every example of its side; a subtype only the examples of
+    its category, so its probability is P(subtype | category): which kind of
+    threat, given that it is one.
+    """
+    col = columns()[j]
+    side, name = col.split(":")
+    rows = side_mask[side]
+    if "." in name:
+        parent = columns().index(f"{side}:{name.split('.')[0]}")
+        rows = rows & (Y[:, parent] == 1)
+    return rows
+
+
 def fit_columns(X, Y, side_mask: dict[str, np.ndarray], C: float):
-    """One L2 logistic regression per output, on the examples of its side. Returns (W, bias)."""
+    """One L2 logistic regression per output (see column_rows). Returns (W, bias)."""
     from sklearn.linear_model import LogisticRegression
 
     cols = columns()
     W = np.zeros((X.shape[1], len(cols)), dtype=np.float32)
     bias = np.full(len(cols), -10.0, dtype=np.float32)
     for j, col in enumerate(cols):
-        rows = side_mask[col.split(":")[0]]
+        rows = column_rows(Y, side_mask, j)
         y = Y[rows, j]
         if y.sum() == 0 or y.sum() == len(y):
             continue
@@ -246,9 +262,26 @@ def row_report(exs: list[dict], P: np.ndarray, thresholds: dict[str, float], sub
     return out
 
 
-def choose_thresholds(exs, P, precision: float, max_fpr: float) -> dict[str, float]:
-    """Per category: the lowest threshold keeping row-level precision ≥ ``precision`` and clean FPR ≤ ``max_fpr``."""
+def rule_predictions(rows: list[dict], checker) -> dict[str, set[str]]:
+    """Subtypes the rules alone find in every corpus row (its context turns checked first, as in a call)."""
+    out = {}
+    for r in rows:
+        turns = [dict(t) for t in r.get("context", [])] + [{"speaker": r["role"], "text": r["text"]}]
+        res = checker.check_conversation({"id": r["id"], "counterpart": r["counterpart"], "channel": r["channel"],
+                                          "utterances": turns})
+        out[r["id"]] = {f.subtype for f in res.utterances[-1].findings}
+    return out
+
+
+def choose_thresholds(exs, P, precision: float, max_fpr: float, rules: dict[str, set[str]] | None = None
+                      ) -> dict[str, float]:
+    """Per category: the lowest threshold at which the model's additions keep the fused system's
+    row-level precision ≥ ``precision`` and add no more than ``max_fpr`` false alarms on clean rows.
+
+    With ``rules`` (the rules' own findings per row) the model is judged by what it adds to them.
+    """
     ci = {c: i for i, c in enumerate(columns())}
+    rules = rules or {}
     out = {}
     for cat in AGENT_CATS + ("risk",):
         side = "customer" if cat == "risk" else "agent"
@@ -263,17 +296,76 @@ def choose_thresholds(exs, P, precision: float, max_fpr: float) -> dict[str, flo
             gold[e["row"]] = gold.get(e["row"], False) or any(s.startswith(cat + ".") for s in e["labels"])
             clean[e["row"]] = clean.get(e["row"], True) and not e["labels"]
         rows = list(by_row)
+        by_rules = {r for r in rows if any(s.startswith(cat + ".") for s in rules.get(r, ()))}
         best = 0.95
         n_clean = max(1, sum(clean[r] for r in rows))
         for t in np.round(np.arange(0.30, 0.96, 0.01), 2):
-            fired = [r for r in rows if by_row[r] >= t]
+            fired = [r for r in rows if by_row[r] >= t or r in by_rules]
+            added_fp_clean = sum(clean[r] for r in fired if r not in by_rules)
             tp = sum(gold[r] for r in fired)
-            fp_clean = sum(clean[r] for r in fired)
-            if fired and tp / len(fired) >= precision and fp_clean / n_clean <= max_fpr:
+            if fired and tp / len(fired) >= precision and added_fp_clean / n_clean <= max_fpr:
                 best = float(t)
                 break
         out[cat] = best
     return out
+
+
+def fused_report(exs, P, thresholds, sub_t: float, rules: dict[str, set[str]]) -> dict:
+    """Row-level figures of rules alone and of rules plus the (out-of-fold) model."""
+    cols = columns()
+    ci = {c: i for i, c in enumerate(cols)}
+    model_pred: dict[str, set[str]] = defaultdict(set)
+    gold: dict[str, set[str]] = defaultdict(set)
+    role: dict[str, str] = {}
+    for k, e in enumerate(exs):
+        side = "agent" if e["role"] == "agent" else "customer"
+        role[e["row"]] = side
+        gold[e["row"]] |= e["labels"]
+        for cat in (AGENT_CATS if side == "agent" else ("risk",)):
+            if P[k, ci[f"{side}:{cat}"]] >= thresholds[cat]:
+                subs = [s for s in (AGENT_SUBTYPES if side == "agent" else RISK_SUBTYPES) if s.startswith(cat + ".")]
+                ps = sorted(((P[k, ci[f"{side}:{s}"]], s) for s in subs), reverse=True)
+                sure = [s for q, s in ps if q >= sub_t]
+                model_pred[e["row"]].update((cat, s, bool(sure)) for s in (sure or [ps[0][1]]))
+
+    def metrics(pred: dict[str, set[str]]) -> dict:
+        out = {}
+        for cat in AGENT_CATS + ("risk",):
+            tp = fp = fn = 0
+            for r in role:
+                g = any(s.startswith(cat + ".") for s in gold[r])
+                p = any(s.startswith(cat + ".") for s in pred.get(r, ()))
+                tp += g and p
+                fp += p and not g
+                fn += g and not p
+            prec = tp / (tp + fp) if tp + fp else 0.0
+            rec = tp / (tp + fn) if tp + fn else 0.0
+            out[cat] = {"precision": round(prec, 3), "recall": round(rec, 3),
+                        "f1": round(2 * prec * rec / (prec + rec), 3) if prec + rec else 0.0}
+        clean = [r for r in role if not gold[r] and role[r] == "agent"]
+        out["clean_false_alarm_rate"] = round(sum(1 for r in clean if any(
+            not s.startswith("risk.") for s in pred.get(r, ()))) / max(1, len(clean)), 4)
+        out["macro_f1_mission"] = round(float(np.mean([out[c]["f1"] for c in ("threat", "insult", "sarcasm", "privacy")])), 3)
+        hits = total = 0
+        for r in role:
+            pc = {s.split(".")[0] for s in pred.get(r, ())}
+            for s in gold[r]:
+                if s.split(".")[0] in pc:
+                    total += 1
+                    hits += s in pred[r]
+        out["subtype_accuracy"] = round(hits / max(1, total), 3)
+        return out
+
+    fused: dict[str, set[str]] = {}
+    for r in role:
+        rs = set(rules.get(r, ()))
+        rule_cats = {s.split(".")[0] for s in rs}
+        for cat, s, sure in model_pred.get(r, ()):
+            if cat not in rule_cats or sure:
+                rs.add(s)
+        fused[r] = rs
+    return {"rules_only": metrics(rules), "model_only": metrics({r: {s for _, s, _ in v} for r, v in model_pred.items()}),
+            "rules_plus_model": metrics(fused)}
 
 
 def main(argv=None) -> int:
@@ -316,19 +408,24 @@ def main(argv=None) -> int:
     a = np.ones(len(cols), dtype=np.float32)
     b = np.zeros(len(cols), dtype=np.float32)
     for j, col in enumerate(cols):
-        m = side_mask[col.split(":")[0]]
+        m = column_rows(Y, side_mask, j)
         a[j], b[j] = platt(S[m, j], Y[m, j])
     P = 1.0 / (1.0 + np.exp(-(a * S + b)))
-    thresholds = choose_thresholds(exs, P, args.precision, args.max_fpr)
+    print("rules on every row ...", flush=True)
+    rules = rule_predictions(rows, checker)
+    thresholds = choose_thresholds(exs, P, args.precision, args.max_fpr, rules)
     report["thresholds"] = thresholds
+    print("thresholds:", thresholds)
     if args.cv:
-        report["cv_5fold_by_author"] = row_report(exs, P, thresholds, args.subtype_threshold)
-        print(json.dumps(report["cv_5fold_by_author"], ensure_ascii=False, indent=1))
+        report["cv_5fold_by_author"] = fused_report(exs, P, thresholds, args.subtype_threshold, rules)
+        for k, v in report["cv_5fold_by_author"].items():
+            print(k, json.dumps({c: (x["f1"] if isinstance(x, dict) else x) for c, x in v.items()}, ensure_ascii=False))
     if args.loao:
         S2 = oof_scores(X, Y, exs, side_mask, args.C, author_folds(exs, 0))
         P2 = 1.0 / (1.0 + np.exp(-(a * S2 + b)))
-        report["cv_leave_one_author_out"] = row_report(exs, P2, thresholds, args.subtype_threshold)
-        print(json.dumps(report["cv_leave_one_author_out"], ensure_ascii=False, indent=1))
+        report["cv_leave_one_author_out"] = fused_report(exs, P2, thresholds, args.subtype_threshold, rules)
+        for k, v in report["cv_leave_one_author_out"].items():
+            print(k, json.dumps({c: (x["f1"] if isinstance(x, dict) else x) for c, x in v.items()}, ensure_ascii=False))
 
     if not args.no_write:
         W, bias = fit_columns(X, Y, side_mask, args.C)

@@ -10,6 +10,7 @@ your own ``Checker(...)`` for team lexicons, rule selection or severities.
 """
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from typing import Any, Mapping
 
@@ -30,8 +31,11 @@ __all__ = [
 
 @lru_cache(maxsize=1)
 def default_checker() -> Checker:
-    """The shared checker with the bundled lexicons (built on first use)."""
-    return Checker()
+    """The shared checker with the bundled lexicons and model (built on first use).
+
+    ``TONECHECK_MODEL=0`` in the environment leaves the model out (rules only).
+    """
+    return Checker(model=os.environ.get("TONECHECK_MODEL", "1").strip().lower() not in ("0", "false", "no", "off"))
 
 
 def check(text: str, *, role: str = "agent", counterpart: str = "unknown", channel: str = "call") -> CheckResult:

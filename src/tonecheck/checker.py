@@ -6,7 +6,7 @@ import math
 import re
 import time
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from pydantic import ValidationError
 
@@ -17,6 +17,9 @@ from .models import (
     Channel, CheckResult, Conversation, ConversationResult, Counterpart, Role, Severity,
 )
 from .rules import KNOWN_SUBTYPES, Rule
+
+if TYPE_CHECKING:
+    from .model.detector import ModelDetector
 
 MAX_TEXT_CHARS = 20_000
 _ROLES = ("agent", "customer")
@@ -100,7 +103,12 @@ class Checker:
     def __init__(self, lexicon_dirs: Iterable[str | Path] = (), *, include_bundled: bool = True,
                  enable: Iterable[str] | None = None, disable: Iterable[str] = (),
                  severity: Mapping[str, str] | None = None, tokenizer: str | None = None,
-                 allow: Iterable[str] = (), deadline_s: float = DEFAULT_DEADLINE_S) -> None:
+                 allow: Iterable[str] = (), deadline_s: float = DEFAULT_DEADLINE_S,
+                 model: "bool | str | Path | ModelDetector" = True,
+                 model_thresholds: Mapping[str, float] | None = None) -> None:
+        """``model``: the trained detector beside the rules (True: the shipped one; False: rules
+        only, as before it existed; or a path to other weights). ``model_thresholds``: calibrated
+        probability a category needs to be reported, per category (``{"sarcasm": 0.7}``)."""
         self.lexicon: Lexicon = load_lexicons(lexicon_dirs, include_bundled=include_bundled)
         self.deadline_s = _deadline_s(deadline_s)
         enable = list(enable) if enable is not None else None
@@ -128,7 +136,26 @@ class Checker:
                 r = r.model_copy(update={"exceptions": list(r.exceptions) + list(allow)})
             rules.append(r)
         self.rules: tuple[Rule, ...] = tuple(rules)
-        self.engine = Engine(self.lexicon, rules, tokenizer=tokenizer, deadline_s=self.deadline_s)
+        self.model = _load_model(model, model_thresholds)
+        model_subtypes = frozenset()
+        if self.model is not None:
+            def keep(st: str) -> bool:
+                pseudo = Rule.model_construct(id=f"MDL-{st.split('.')[0].upper()}", subtype=st)
+                return ((enable is None or any(_matches(pseudo, x) for x in enable))
+                        and not any(_matches(pseudo, x) for x in disable))
+            model_subtypes = frozenset(st for st in KNOWN_SUBTYPES if not st.startswith("contact.") and keep(st))
+
+        def severity_of(st: str) -> Severity:
+            info = self.lexicon.subtypes.get(st)
+            sev = info.severity if info else Severity.medium
+            pseudo = Rule.model_construct(id=f"MDL-{st.split('.')[0].upper()}", subtype=st)
+            for sel, v in severity.items():
+                if _matches(pseudo, sel):
+                    sev = Severity(v)
+            return sev
+
+        self.engine = Engine(self.lexicon, rules, tokenizer=tokenizer, deadline_s=self.deadline_s, model=self.model,
+                             model_subtypes=model_subtypes, severity_of=severity_of)
         # Signals are matched like rule patterns: same compiler, same deadline.
         self._signals = [(s, [self.engine.compile_pattern(p) for p in s.patterns],
                           [self.engine.compile_pattern(p) for p in s.unless])
@@ -250,6 +277,28 @@ class Checker:
         subtypes = {f.subtype for f in res.findings}
         return any(_signal_hit(sig, pats, unless, role, run.norm.text, subtypes, deadline)
                    for sig, pats, unless in self._signals if sig.id == signal.id)
+
+
+def _load_model(model: Any, thresholds: Mapping[str, float] | None) -> "ModelDetector | None":
+    """The detector a Checker's ``model`` argument asks for (None: rules only)."""
+    from .model.detector import ModelDetector, load_default, weights_path
+
+    if model is False or model is None:
+        return None
+    try:
+        if isinstance(model, ModelDetector):
+            if thresholds:
+                return ModelDetector(model.path, thresholds)
+            return model
+        if model is True:
+            if not thresholds:
+                return load_default()
+            return ModelDetector(weights_path(), thresholds) if weights_path().is_file() else None
+        return ModelDetector(Path(model), thresholds)
+    except FileNotFoundError:
+        raise ConfigError(f"model: no weights at {model}") from None
+    except ValueError as exc:
+        raise ConfigError(f"model_thresholds: {exc}") from None
 
 
 def validation_summary(exc: ValidationError, limit: int = 5) -> str:

@@ -13,19 +13,23 @@ import re
 import time
 import warnings
 from dataclasses import dataclass
-from typing import Iterable, NamedTuple
+from typing import TYPE_CHECKING, Callable, Iterable, NamedTuple
 
 import ahocorasick_rs
 import regex
 
 from . import pii
 from .lexicon import Lexicon, expand_regex, expand_terms
-from .models import Category, Finding
+from .models import Category, Finding, Severity
 from .normalize import Normalized, normalize
 from .rewrite import Intervals, apply_fixes, extract_facts, keep_facts, render, resolve_overlaps, separate_fixes
+from .fusion import model_findings
 from .prefilter import required_literals
 from .rules import Rule
 from .tokenizer import Tokenizer, make_tokenizer
+
+if TYPE_CHECKING:
+    from .model.detector import ModelDetector
 
 # One check's total time budget (seconds); past it the check returns what it
 # has found, with ``truncated`` set. Configurable per Checker.
@@ -350,6 +354,14 @@ class _Doc:
         return any(o < s and e <= c for o, c in self._quotes)
 
 
+def _enclosing(spans: list[tuple[int, int]], start: int, end: int) -> tuple[int, int] | None:
+    """The (original-offset) sentence holding a finding that starts at ``start``."""
+    i = bisect.bisect_right([a for a, _ in spans], start) - 1
+    if i >= 0 and spans[i][0] <= start < max(spans[i][1], start + 1):
+        return spans[i][0], max(spans[i][1], end)
+    return None
+
+
 def sentence_spans(norm: Normalized) -> list[tuple[int, int]]:
     """The engine's sentences of a normalised text (non-empty, leading delimiters skipped).
 
@@ -447,10 +459,17 @@ class Engine:
 
     def __init__(self, lexicon: Lexicon, rules: Iterable[Rule] | None = None, *,
                  tokenizer: str | None = None, deadline_s: float = DEFAULT_DEADLINE_S,
-                 shared_tokenizer: Tokenizer | None = None) -> None:
+                 shared_tokenizer: Tokenizer | None = None, model: "ModelDetector | None" = None,
+                 model_subtypes: frozenset[str] = frozenset(),
+                 severity_of: "Callable[[str], Severity] | None" = None) -> None:
         self.lexicon = lexicon
         self.rules: list[Rule] = list(rules if rules is not None else lexicon.rules)
         self.deadline_s = deadline_s
+        # The trained detector beside the rules, the subtypes it may report, and their severities.
+        self.model = model if model_subtypes else None
+        self.model_subtypes = model_subtypes
+        self.severity_of = severity_of or (lambda st: lexicon.subtypes[st].severity if st in lexicon.subtypes
+                                           else Severity.medium)
         classes = lexicon.classes
         self.negators = tuple(sorted(classes.get("negator", ()), key=len, reverse=True))
         self.reported = tuple(classes.get("reported_speech", ()))
@@ -535,11 +554,14 @@ class Engine:
                 rx.fast()
 
     def run(self, text: str, role: str, counterpart: str, channel: str,
-            context: frozenset[str] = frozenset(), deadline: Deadline | None = None) -> "Run":
-        """Findings, the rewrite and whether the deadline cut the check short."""
+            context: frozenset[str] = frozenset(), deadline: Deadline | None = None, with_model: bool = True) -> "Run":
+        """Findings, the rewrite and whether the deadline cut the check short.
+
+        ``with_model=False`` runs the rules alone (a rule's own examples test the rule).
+        """
         deadline = deadline or Deadline(self.deadline_s)
         norm = normalize(text)
-        findings, truncated = self._findings(norm, role, counterpart, channel, context, deadline)
+        findings, truncated = self._findings(norm, role, counterpart, channel, context, deadline, with_model)
         rewrite, cut = self._rewrite(text, findings, role, counterpart, channel, context, deadline, truncated)
         return Run(findings, rewrite, truncated or cut, norm)
 
@@ -591,13 +613,24 @@ class Engine:
                 and (role == "agent" or r.category is Category.risk))
 
     def _findings(self, norm: Normalized, role: str, counterpart: str, channel: str,
-                  context: frozenset[str], deadline: Deadline) -> tuple[list[Finding], bool]:
+                  context: frozenset[str], deadline: Deadline, with_model: bool = True) -> tuple[list[Finding], bool]:
         kept, doc, truncated = self._candidates(norm, role, counterpart, channel, context, deadline)
-        if not kept:
-            return [], truncated
-        findings = self._to_findings(kept, doc, counterpart, context)
+        findings = self._to_findings(kept, doc, counterpart, context) if kept else []
         sentences = [doc.norm.span(*doc.sentence(c.start, c.end)) for c in kept]  # in the caller's offsets
-        return _disjoint_fixes(_merge_per_sentence(findings, sentences, doc.norm.original)), truncated
+        if self.model is not None and with_model and not truncated:
+            sents = sentence_spans(norm)
+            fused = model_findings(self.model, norm, sents, role, counterpart, channel, context, findings,
+                                   self.model_subtypes, self.lexicon.subtypes, self.severity_of, self._fallback)
+            if len(fused) != len(findings) or fused != findings:
+                by_rule = {id(f): sent for f, sent in zip(findings, sentences)}
+                starts = [norm.span(a, b) for a, b in sents]
+                sentences = [by_rule.get(id(f)) or _enclosing(starts, f.start, f.end) for f in fused]
+                # rule findings keep their sentence (the model only raised their confidence)
+                sentences = [sent if sent is not None else (f.start, f.end) for f, sent in zip(fused, sentences)]
+                findings = fused
+        if not findings:
+            return [], truncated
+        return _disjoint_fixes(_merge_per_sentence(findings, sentences, norm.original)), truncated
 
     def _candidates(self, norm: Normalized, role: str, counterpart: str, channel: str,
                     context: frozenset[str], deadline: Deadline) -> tuple[list[Candidate], "_Doc | None", bool]:
@@ -898,21 +931,28 @@ class Engine:
         if truncated:
             return out, True
         n2 = normalize(out)
-        again, doc, cut = self._candidates(n2, role, counterpart, channel, context, deadline)
-        left = [c for c in again if c.rule.category is not Category.risk]
+        left, cut = self._still_violating(n2, role, counterpart, channel, context, deadline)
         if left:
-            fb = []
-            for cand in left:
-                ss, se = doc.sentence(cand.start, cand.end)
-                os_, oe = n2.span(ss, se)
-                fb.append((os_, oe, self._fallback(cand.rule.category, counterpart), 3))
+            fb = [(*n2.span(ss, se), self._fallback(cat, counterpart), 3) for ss, se, cat in left]
             out = apply_fixes(out, resolve_overlaps(fb))
             # Still not clean (the fallbacks met each other or their context): one safe sentence.
-            again, _, cut2 = self._candidates(normalize(out), role, counterpart, channel, context, deadline)
+            again, cut2 = self._still_violating(normalize(out), role, counterpart, channel, context, deadline)
             cut = cut or cut2
-            if any(c.rule.category is not Category.risk for c in again):
+            if again:
                 out = self._fallback(Category.threat, counterpart)
         return out or self._fallback(Category.threat, counterpart), cut
+
+    def _still_violating(self, norm: Normalized, role: str, counterpart: str, channel: str, context: frozenset[str],
+                         deadline: Deadline) -> tuple[list[tuple[int, int, Category]], bool]:
+        """Sentences (normalised offsets) of a rewrite that rules or the model still flag, and truncation."""
+        again, doc, cut = self._candidates(norm, role, counterpart, channel, context, deadline)
+        left = [(*doc.sentence(c.start, c.end), c.rule.category) for c in again if c.rule.category is not Category.risk]
+        if self.model is not None and role == "agent":
+            cats = frozenset(st.split(".")[0] for st in self.model_subtypes)
+            for h in self.model.detect(norm.text, sentence_spans(norm), role, counterpart, channel, context, only=cats):
+                if h.subtype in self.model_subtypes:
+                    left.append((h.start, h.end, Category(h.category)))
+        return left, cut
 
     @staticmethod
     def _fallback(category: Category, counterpart: str) -> str:

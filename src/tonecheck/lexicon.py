@@ -21,12 +21,13 @@ from pathlib import Path
 from typing import Iterable
 
 import regex
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .context import Signal
 from .normalize import fold_char
 from .regex_safety import catastrophic
-from .rules import Rule
+from .models import Severity
+from .rules import KNOWN_SUBTYPES, Rule
 
 CLASS_REF = regex.compile(r"\{([a-z_][a-z0-9_]*)\}")
 MAX_EXPANSION = 20000
@@ -42,12 +43,25 @@ class _ClassError(LexiconError):
         self.name = name
 
 
+class SubtypeInfo(BaseModel):
+    """What the library says about a policy subtype: its Chinese name, default severity, and
+    the message and regulation of a finding that no rule of its own describes (the model's)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    severity: Severity
+    message: str = Field(min_length=1)
+    source: str = ""
+
+
 @dataclass(frozen=True)
 class Lexicon:
     rules: tuple[Rule, ...]
     classes: dict[str, tuple[str, ...]]
     signals: tuple[Signal, ...]
     sources: dict[str, str] = field(default_factory=dict)  # rule id -> file
+    subtypes: dict[str, SubtypeInfo] = field(default_factory=dict)  # [subtype."x.y"] tables
 
 
 def bundled_dir() -> Path:
@@ -78,10 +92,11 @@ def load_lexicons(dirs: Iterable[Path | str] = (), *, include_bundled: bool = Tr
     raw_classes: dict[str, list[str]] = {}
     class_src: dict[str, Path] = {}
     raw_rules: list[tuple[Path, dict]] = []
+    subtypes: dict[str, SubtypeInfo] = {}
     raw_signals: list[tuple[Path, dict]] = []
     for p in paths:
         data = read_toml(p, LexiconError)
-        unknown = set(data) - {"classes", "rule", "signal", "meta"}
+        unknown = set(data) - {"classes", "rule", "signal", "meta", "subtype"}
         if unknown:
             raise LexiconError(f"{p}: unknown top-level key(s): {', '.join(sorted(unknown))}")
         if not isinstance(data.get("classes", {}), dict):
@@ -98,6 +113,15 @@ def load_lexicons(dirs: Iterable[Path | str] = (), *, include_bundled: bool = Tr
                 raise LexiconError(f"{p}: class {name!r} already defined in {class_src[name]}")
             raw_classes[name] = words
             class_src[name] = p
+        if not isinstance(data.get("subtype", {}), dict):
+            raise LexiconError(f"{p}: 'subtype' must be a table ([subtype.\"threat.violence\"])")
+        for name, info in data.get("subtype", {}).items():
+            if name not in KNOWN_SUBTYPES:
+                raise LexiconError(f"{p}: subtype {name!r} is not a policy subtype")
+            try:
+                subtypes[name] = SubtypeInfo.model_validate(info)
+            except ValidationError as exc:
+                raise LexiconError(f"{p}: subtype {name}: {_first_error(exc)}") from None
         raw_rules.extend((p, r) for r in data.get("rule", []))
         raw_signals.extend((p, s) for s in data.get("signal", []))
 
@@ -133,7 +157,7 @@ def load_lexicons(dirs: Iterable[Path | str] = (), *, include_bundled: bool = Tr
         except LexiconError as exc:
             raise LexiconError(f"{p}: signal {sig.id}: {exc}") from None
         signals.append(sig)
-    return Lexicon(tuple(rules), classes, tuple(signals), sources)
+    return Lexicon(tuple(rules), classes, tuple(signals), sources, subtypes)
 
 
 def _first_error(exc: ValidationError) -> str:

@@ -62,6 +62,8 @@ def config_from_args(args: argparse.Namespace) -> BatchConfig:
         if not Path(d).is_dir():
             raise UsageError(f"--lexicon {d}: not a directory")
     cfg.lexicons = list(cfg.lexicons) + [str(Path(d)) for d in extra]
+    if getattr(args, "no_model", False):
+        cfg.model = False
     return cfg
 
 

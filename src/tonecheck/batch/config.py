@@ -57,19 +57,24 @@ class BatchConfig:
     columns: dict[str, str] = field(default_factory=dict)          # canonical field -> header name
     fail_on: str | None = None
     deadline_s: float = DEFAULT_DEADLINE_S
+    model: bool | str = True                 # False: rules only; a path: other weights
+    model_thresholds: dict[str, float] = field(default_factory=dict)
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
     contact: ContactConfig = field(default_factory=ContactConfig)
 
     def checker_kwargs(self) -> dict[str, Any]:
         return {"lexicon_dirs": list(self.lexicons), "enable": self.enable, "disable": list(self.disable),
-                "severity": dict(self.severity), "allow": list(self.allow), "deadline_s": self.deadline_s}
+                "severity": dict(self.severity), "allow": list(self.allow), "deadline_s": self.deadline_s,
+                "model": self.model, "model_thresholds": dict(self.model_thresholds)}
 
 
 COLUMN_FIELDS = ("conversation_id", "speaker", "text", "start", "end", "agent_id", "call_start",
                  "contact_id", "outcome", "counterpart", "channel")
 
 _TOP = {"lexicons", "enable", "disable", "severity", "allow", "speakers", "columns", "fail_on", "scoring",
-        "contact", "deadline_ms"}
+        "contact", "deadline_ms", "model"}
+_MODEL = {"enabled", "path", "thresholds"}
+_MODEL_CATEGORIES = ("threat", "insult", "sarcasm", "privacy", "conduct", "risk")
 _SPEAKERS = {"agent", "customer"}
 _SCORING = {"start", "deductions", "rules", "critical", "pass_mark", "per_rule_once"}
 _CONTACT = {"night_start", "night_end", "max_unanswered_per_day", "night_severity", "attempts_severity",
@@ -172,6 +177,29 @@ def parse_config(data: dict[str, Any], source: str = "<config>", prefix: str = "
     if "deadline_ms" in data:
         ms = num("deadline_ms", data["deadline_ms"], lo=1.0)
         cfg.deadline_s = ms / 1000.0
+    if "model" in data:
+        md = table("model", data["model"])
+        unknown(md, _MODEL, "model.")
+        if "enabled" in md:
+            if not isinstance(md["enabled"], bool):
+                raise err("model.enabled", "expected true or false")
+            cfg.model = md["enabled"]
+        if "path" in md:
+            if not isinstance(md["path"], str):
+                raise err("model.path", "expected a path to a weights file")
+            mp = Path(md["path"]) if Path(md["path"]).is_absolute() else base / md["path"]
+            if not mp.is_file():
+                raise err("model.path", f"weights file {md['path']!r} not found")
+            if cfg.model is not False:
+                cfg.model = str(mp)
+        if "thresholds" in md:
+            th = table("model.thresholds", md["thresholds"])
+            unknown(th, set(_MODEL_CATEGORIES), "model.thresholds.")
+            for k, v in th.items():
+                t = num(f"model.thresholds.{k}", v)
+                if not 0 < t <= 1:
+                    raise err(f"model.thresholds.{k}", f"expected a probability in (0, 1], not {v!r}")
+                cfg.model_thresholds[k] = t
     if "speakers" in data:
         sp = table("speakers", data["speakers"])
         unknown(sp, _SPEAKERS, "speakers.")

@@ -260,17 +260,20 @@ def _lexicon_stamp(dirs: list[str]) -> tuple:
 
 def cached_checker(lexicon_dirs: list[str] = (), *, enable: list[str] | None = None, disable: list[str] = (),
                    severity: dict[str, str] | None = None, allow: list[str] = (),
-                   deadline_s: float = DEFAULT_DEADLINE_S) -> Checker:
+                   deadline_s: float = DEFAULT_DEADLINE_S, model: bool | str = True,
+                   model_thresholds: dict[str, float] | None = None) -> Checker:
     """A Checker per distinct configuration, reused within the process (building one loads
     every lexicon; the CLI in tests and long-lived callers ask for the same one many times)."""
     dirs = [str(Path(d).resolve()) for d in lexicon_dirs]
     key = (tuple(dirs), _lexicon_stamp(dirs), None if enable is None else tuple(enable), tuple(disable),
-           tuple(sorted((severity or {}).items())), tuple(allow), deadline_s)
+           tuple(sorted((severity or {}).items())), tuple(allow), deadline_s, model,
+           tuple(sorted((model_thresholds or {}).items())))
     if key not in _CHECKERS:
         if len(_CHECKERS) >= 8:
             _CHECKERS.pop(next(iter(_CHECKERS)))
         _CHECKERS[key] = Checker(dirs, enable=enable, disable=list(disable), severity=dict(severity or {}),
-                                 allow=list(allow), deadline_s=deadline_s)
+                                 allow=list(allow), deadline_s=deadline_s, model=model,
+                                 model_thresholds=dict(model_thresholds or {}))
     return _CHECKERS[key]
 
 
@@ -285,13 +288,14 @@ def build_checker(cfg: BatchConfig) -> Checker:
     prefix = "tool.tonecheck." if cfg.path and Path(cfg.path).name == "pyproject.toml" else ""
     try:
         if not any((kw["lexicon_dirs"], kw["enable"] is not None, kw["disable"], kw["severity"], kw["allow"],
-                    kw["deadline_s"] != DEFAULT_DEADLINE_S)):
+                    kw["deadline_s"] != DEFAULT_DEADLINE_S, kw["model"] is not True, kw["model_thresholds"])):
             from .. import default_checker
 
             checker = default_checker()
         else:
             checker = cached_checker(kw["lexicon_dirs"], enable=kw["enable"], disable=kw["disable"],
-                                     severity=kw["severity"], allow=kw["allow"], deadline_s=kw["deadline_s"])
+                                     severity=kw["severity"], allow=kw["allow"], deadline_s=kw["deadline_s"],
+                                     model=kw["model"], model_thresholds=kw["model_thresholds"])
         check_selectors(cfg.scoring.critical, checker.lexicon.rules, "scoring.critical")
         check_selectors(cfg.scoring.rules, checker.lexicon.rules, "scoring.rules")
     except ConfigError as exc:

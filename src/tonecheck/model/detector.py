@@ -36,6 +36,7 @@ class ModelHit(NamedTuple):
     subtype: str
     probability: float  # calibrated probability of the category
     evidence: tuple[str, ...]  # the n-grams that weighed most
+    sure: bool  # the subtype's own probability cleared the subtype threshold
 
 
 @dataclass(frozen=True)
@@ -133,10 +134,10 @@ class ModelDetector:
                 subs = self._subs[cat]
                 sp = [(p[self._col[f"{side}:{st}"]], st) for st in subs]
                 sp.sort(reverse=True)
-                chosen = [st for q, st in sp if q >= self.subtype_threshold] or [sp[0][1]]
-                for st in chosen:
+                sure = [st for q, st in sp if q >= self.subtype_threshold]
+                for st in sure or [sp[0][1]]:
                     ev = _evidence(feats, idx, rows[:, self._col[f"{side}:{st}"]], self._w.vocab)
-                    out.append(ModelHit(s, e, cat, st, float(p[ci]), ev))
+                    out.append(ModelHit(s, e, cat, st, float(p[ci]), ev, bool(sure)))
         return out
 
 
@@ -149,11 +150,11 @@ def _evidence(feats: list[str], idx: np.ndarray, contrib: np.ndarray, vocab: dic
         if contrib[j] <= 0 or len(chosen) >= k:
             break
         g = known[j].split("|", 1)[-1]
-        if ":" in g[:2] or g in ("^", "$"):
+        if g[1:2] == ":":  # a setting token (R:agent), not text
             continue
         g = g.strip("^$")
-        if not g or any(g in c or c in g for c in chosen):
-            continue
+        if len(g) < 2 or any(g in c or c in g for c in chosen):
+            continue  # single characters explain nothing to a reviewer
         chosen.append(g)
     return tuple(chosen)
 
