@@ -57,6 +57,7 @@ _ID_WINDOW_BEFORE, _ID_WINDOW_AFTER = 24, 8
 _QUOTE_PAIRS = {"“": "”", "「": "」", "『": "』", "‘": "’", "《": "》"}
 _ANY_QUOTE = re.compile("[" + re.escape("".join(_QUOTE_PAIRS) + '"') + "]")
 _NEG_BLOCKERS = ("就", "的话", "否则", "不然", "但", "可是", "不过")
+_NEG_CHARS = frozenset("不没别勿莫未冇唔")
 _RELAY_PREPS = frozenset("跟和对同给替")  # 跟他说 / 对你说 relay or announce; they do not report speech
 # A cue denied right after it: 坐牢是不可能的 / 抓人？不会的。
 _POST_NEGATION = re.compile(r"[？?，,]?(?:那|这)?(?:是|也是|都是|肯定|绝对)?(?:不可能|不会|不存在|没有)(?:的|的事|的事情|的事儿)?(?:[，。！？!?,；;…]|$)")
@@ -472,6 +473,10 @@ class Engine:
                                            else Severity.medium)
         classes = lexicon.classes
         self.negators = tuple(sorted(classes.get("negator", ()), key=len, reverse=True))
+        clause_negs = sorted(classes.get("negator_clause", ()), key=len, reverse=True)
+        self._clause_neg_rx = re.compile("|".join(map(re.escape, clause_negs))) if clause_negs else None
+        mentions = sorted(classes.get("mention_after", ()), key=len, reverse=True)
+        self._mention_rx = re.compile("|".join(map(re.escape, mentions))) if mentions else None
         self.reported = tuple(classes.get("reported_speech", ()))
         lenders = sorted(classes.get("lender", ()), key=len, reverse=True)
         self._lender_rx = re.compile("|".join(map(re.escape, lenders))) if lenders else None
@@ -817,12 +822,29 @@ class Engine:
                     and all(rx.search(sent, doc.deadline) for rx in c.requires))
             if not ok:
                 return False
-        if rule.negation and (self._negated(doc, s) or _POST_NEGATION.match(doc.text, e)):
+        if rule.negation and (self._negated(doc, s) or _POST_NEGATION.match(doc.text, e)
+                              or self._clause_negated(doc, s)):
             return False
+        if rule.quotes and self._mention_rx is not None and self._mention_rx.match(doc.text, e):
+            return False  # the word is talked about, not said to anyone (老赖这个词我们不会用)
         if rule.quotes and rule.category is not Category.risk:
             if doc.in_quotes(s, e) or self._reported(doc, s, e):
                 return False
         return True
+
+    def _clause_negated(self, doc: _Doc, s: int) -> bool:
+        """A denied subject earlier in the clause (冇人会…捉你 / 没有人会…): the act is denied."""
+        rx = self._clause_neg_rx
+        if rx is None:
+            return False
+        cs, _ = doc.clause(s, s + 1)
+        m = None
+        for m in rx.finditer(doc.text, cs, s):
+            pass
+        if m is None:
+            return False
+        between = doc.text[m.end():s]
+        return not any(b in between for b in _NEG_BLOCKERS)
 
     def _negated(self, doc: _Doc, s: int) -> bool:
         if not self.negators:
@@ -832,14 +854,17 @@ class Engine:
             return False  # no character a negator starts with: the common case
         cs, _ = doc.clause(s, s + 1)
         lo = max(cs, lo)
-        window = doc.text[lo:s]
+        # A negator may run into the hit (不找 before 找您单位): look a few characters past its
+        # start, but only at negators that begin before it.
+        # A hit that is itself a negative form (不得安宁 / 不活了) keeps its own 不.
+        window = doc.text[lo:s] if doc.text[s:s + 1] in _NEG_CHARS else doc.text[lo:s + 3]
         for neg in self.negators:
-            i = window.rfind(neg)
-            if i >= 0:
+            i = window.rfind(neg, 0, s - lo + len(neg) - 1)
+            if 0 <= i < s - lo:
                 p = lo + i
                 if len(neg) >= 2 and neg[0] in "不没" and p > 0 and doc.text[p - 1] == neg[1]:
                     continue  # A-not-A question (是不是 / 会不会 / 有没有), not a negation
-                between = window[i + len(neg):]
+                between = doc.text[p + len(neg):s]
                 if not any(b in between for b in _NEG_BLOCKERS):
                     return True
         return False
