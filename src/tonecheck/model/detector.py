@@ -12,6 +12,7 @@ likely one. The features with the heaviest weights are the evidence.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -23,6 +24,8 @@ import numpy as np
 from .features import features
 
 WEIGHTS = "weights.npz"
+# What is not content when deciding whether a sentence says anything: punctuation, spaces, fillers.
+_CONTENT_NOISE = re.compile(r"[\s\W_]|[嗯啊哦呃额唉哎呀吧呢嘛哈喂诶欸噢喔哟]")
 AGENT_CATEGORIES = ("threat", "insult", "sarcasm", "privacy", "conduct")
 CUSTOMER_CATEGORIES = ("risk",)
 
@@ -118,8 +121,8 @@ class ModelDetector:
         out: list[ModelHit] = []
         for s, e in sentences:
             sent = text[s:e]
-            if not sent.strip():
-                continue
+            if len(_CONTENT_NOISE.sub("", sent)) < 2:
+                continue  # punctuation and fillers only (，嗯，嗯): nothing to judge
             feats = features(sent, role, counterpart, channel, flags)
             idx = self._index(feats)
             if not len(idx):
@@ -137,6 +140,8 @@ class ModelDetector:
                 sure = [st for q, st in sp if q >= self.subtype_threshold]
                 for st in sure or [sp[0][1]]:
                     ev = _evidence(feats, idx, rows[:, self._col[f"{side}:{st}"]], self._w.vocab)
+                    if not ev:
+                        continue  # no stretch of text carries it: the setting and the prior alone do not report
                     out.append(ModelHit(s, e, cat, st, float(p[ci]), ev, bool(sure)))
         return out
 
