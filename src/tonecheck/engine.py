@@ -24,7 +24,7 @@ from .models import Category, Finding, Severity
 from .normalize import Normalized, normalize
 from .rewrite import Intervals, apply_fixes, extract_facts, keep_facts, render, resolve_overlaps, separate_fixes
 from .fusion import model_findings
-from .prefilter import required_literals
+from .prefilter import GateCache
 from .rules import Rule
 from .tokenizer import Tokenizer, make_tokenizer
 
@@ -494,27 +494,38 @@ class Engine:
             return frozenset(out)
 
         self.compiled: list[_Compiled] = []
+        # The required-literal analysis of every pattern, from the on-disk cache when it has it.
+        expanded_of: dict[str, str] = {}  # many rules share guards: expand each pattern once
+
+        def expand(p: str) -> str:
+            got = expanded_of.get(p)
+            if got is None:
+                got = expanded_of[p] = expand_regex(p, classes)
+            return got
+
+        gate_cache = GateCache(sorted({expand(p) for rule in self.rules for p in (*rule.patterns, *rule.context_cue)}))
         for rule in self.rules:
             c = _Compiled(rule)
             c.term_ids = pids(expand_terms(rule.terms, classes))
             c.anchor_ids = pids(expand_terms(rule.anchors, classes))
             c.seq_ids = tuple(pids(expand_terms(el, classes)) for el in rule.sequence)
             c.exc_ids = pids(expand_terms(rule.exceptions, classes))
-            expanded = [expand_regex(p, classes) for p in rule.patterns]
+            expanded = [expand(p) for p in rule.patterns]
             c.regexes = tuple(_LazyRegex(p) for p in expanded)
-            c.gates = tuple(tuple(pids(x) for x in req) if (req := required_literals(p)) else ()
+            c.gates = tuple(tuple(pids(x) for x in req) if (req := gate_cache.get(p)) else ()
                             for p in expanded)
-            c.unless = tuple(_LazyRegex(expand_regex(p, classes)) for p in rule.unless)
-            c.requires = tuple(_LazyRegex(expand_regex(p, classes)) for p in rule.requires)
-            cue_expanded = [expand_regex(p, classes) for p in rule.context_cue]
+            c.unless = tuple(_LazyRegex(expand(p)) for p in rule.unless)
+            c.requires = tuple(_LazyRegex(expand(p)) for p in rule.requires)
+            cue_expanded = [expand(p) for p in rule.context_cue]
             c.cues = tuple(_LazyRegex(p) for p in cue_expanded)
             # literals a cue needs: without one of them in the text no cue can match
-            cue_sets = [required_literals(p) for p in cue_expanded]
+            cue_sets = [gate_cache.get(p) for p in cue_expanded]
             if cue_sets and all(cue_sets):
                 c.cue_ids = frozenset().union(*(pids(req[0]) for req in cue_sets))
             c.ungated = tuple(k for k, g in enumerate(c.gates) if not g)
             c.later_gates = tuple(g[1:] for g in c.gates)
             self.compiled.append(c)
+        gate_cache.save()
         self._literals = list(literal_ids)
         # Which rules a literal can set off: terms, regex anchors, a sequence's first element.
         trigger: list[list[int]] = [[] for _ in self._literals]
