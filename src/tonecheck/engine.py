@@ -22,7 +22,8 @@ from . import pii
 from .lexicon import Lexicon, expand_regex, expand_terms
 from .models import Category, Finding, Severity
 from .normalize import Normalized, normalize
-from .rewrite import Intervals, apply_fixes, extract_facts, keep_facts, render, resolve_overlaps, separate_fixes
+from .rewrite import (Intervals, apply_fixes, extract_facts, is_fragment, keep_facts, render, resolve_overlaps,
+                      separate_fixes)
 from .fusion import model_findings
 from .prefilter import GateCache
 from .rules import Rule
@@ -63,13 +64,16 @@ _RELAY_PREPS = frozenset("跟和对同给替")  # 跟他说 / 对你说 relay or
 _POST_NEGATION = re.compile(r"[？?，,]?(?:那|这)?(?:是|也是|都是|肯定|绝对)?(?:不可能|不会|不存在|没有)(?:的|的事|的事情|的事儿)?(?:[，。！？!?,；;…]|$)")
 _QUESTION = regex.compile(r"[吗嘛?？]|误会|是不是.{0,3}$")
 
+# Which category's polite sentence replaces a sentence that held several kinds of violation.
+_FALLBACK_ORDER = [Category.sarcasm, Category.insult, Category.conduct, Category.threat, Category.privacy]
+
 # Replacement used when a rule's own rewrite still leaves a violation.
 FALLBACK = {
     Category.threat: "请您尽快安排还款；如有困难，我们可以一起商量还款方案。",
     Category.insult: "请您尽快处理欠款，如有困难可以和我们沟通。",
     Category.sarcasm: "请问您这边什么时候方便处理欠款？",
     Category.privacy: "麻烦您转告他尽快联系我们，谢谢。",
-    Category.conduct: "请通过官方渠道办理还款；如有困难，我们可以为您申请合适的还款方案。",
+    Category.conduct: "请通过官方渠道办理还款；如有困难，可以和我们沟通还款安排。",
 }
 
 
@@ -920,13 +924,16 @@ class Engine:
             ofs, ofe = norm.span(fs, fe)
             template = rule.rewrite.text
             facts = extract_facts(norm.original[ofs:ofe], cand.identifier) if "{" in template else {}
+            if counterpart == "third_party":
+                facts.pop("amount", None)  # a debt fact the listener may not hear, even kept from the original
             suggestion = render(template, facts)
             if rule.subtype not in ("privacy.third_party_disclosure", "privacy.pii_exposure"):  # identifiers carry no facts to keep
                 replaced = norm.original[ofs:ofe]
                 # a lender named inside the violation (去借呗借一笔还我们) is its content, not a fact
                 lenders = [m.group() for m in self._lender_rx.finditer(replaced)
                            if m.end() <= os_ - ofs or m.start() >= oe - ofs] if self._lender_rx else ()
-                suggestion = keep_facts(replaced, suggestion, lenders, hit_start=os_ - ofs)
+                suggestion = keep_facts(replaced, suggestion, lenders, hit_start=os_ - ofs,
+                                        debt_facts=counterpart != "third_party")
             ctx = []
             if rule.counterparts:
                 ctx.append(f"听话人：{counterpart}")
@@ -963,6 +970,7 @@ class Engine:
             return text, False
         fixes = resolve_overlaps([(f.fix_start, f.fix_end, f.suggestion, f.severity.rank) for f in viol
                                   if f.fix_end > f.fix_start])
+        fixes = self._whole_sentences_for_fragments(text, fixes, viol, counterpart)
         out = apply_fixes(text, fixes)
         if truncated:
             return out, True
@@ -977,6 +985,28 @@ class Engine:
             if again:
                 out = self._fallback(Category.threat, counterpart)
         return out or self._fallback(Category.threat, counterpart), cut
+
+    def _whole_sentences_for_fragments(self, text: str, fixes: list[tuple[int, int, str]], viol: list[Finding],
+                                       counterpart: str) -> list[tuple[int, int, str]]:
+        """Fixes whose sentence would be left a fragment (你他妈的到底… → 的到底…) become one
+        polite sentence replacing the whole sentence."""
+        if not any(len(rep) <= 2 for _, _, rep in fixes):
+            return fixes  # only deletions and tiny replacements can leave a fragment
+        norm = normalize(text)
+        sents = [norm.span(a, b) for a, b in sentence_spans(norm)]
+        out, whole = [], []
+        for ss, se in sents:
+            inside = [f for f in fixes if ss <= f[0] and f[1] <= se]
+            if not inside:
+                continue
+            after = apply_fixes(text[ss:se], [(a - ss, b - ss, r) for a, b, r in inside])
+            if is_fragment(after):
+                cats = [f.category for f in viol if f.start < se and ss < f.end]
+                worst = max(cats, key=lambda c: _FALLBACK_ORDER.index(c)) if cats else Category.insult
+                whole.append((ss, se, self._fallback(worst, counterpart), 9))
+        if not whole:
+            return fixes
+        return resolve_overlaps([(a, b, r, 1) for a, b, r in fixes] + whole)
 
     def _still_violating(self, norm: Normalized, role: str, counterpart: str, channel: str, context: frozenset[str],
                          deadline: Deadline) -> tuple[list[tuple[int, int, Category]], bool]:
