@@ -27,7 +27,7 @@ from ..pii import mask_text, mask_text_preserving
 from .config import BatchConfig
 from .contact import contact_findings
 from .readers import EXTENSIONS, ConvError, Speakers, read_path
-from .scoring import aggregate, score_findings
+from .scoring import aggregate, score_record
 
 REPORT_SCHEMA = "tonecheck.batch/1"
 
@@ -392,9 +392,7 @@ def finish_report(files: list[dict[str, Any]], records: list[dict[str, Any]], cf
         for f in extra.get(n, []):
             r["findings"].append({"turn": None, "speaker": None, "time": None, **f.model_dump(mode="json")})
         if r["status"] == "ok":
-            fs = [Finding.model_validate({k: v for k, v in f.items() if k not in ("turn", "speaker", "time")})
-                  for f in r["findings"]]
-            r["score"] = score_findings(fs, cfg.scoring).as_dict()
+            r["score"] = score_record(r["findings"], cfg.scoring)
         else:
             r["score"] = None
     summary = summarize(files, records, elapsed)
