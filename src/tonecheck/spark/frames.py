@@ -140,7 +140,7 @@ def turn_schema(df: DataFrame, conversation: str, order: str, keep: tuple[str, .
     s = T.StringType()
     fields = [_marked(conversation, s), _field(df, order)]
     fields += [_field(df, k) for k in keep if k not in (conversation, order)]
-    fields += [T.StructField("turn", T.LongType()), T.StructField("speaker", s), T.StructField("text", s),
+    fields += [T.StructField("turn_index", T.LongType()), T.StructField("speaker", s), T.StructField("text", s),
                T.StructField("counterpart", s), T.StructField("status", s), T.StructField("reason", s),
                T.StructField("findings", _finding_list(finding_struct())), T.StructField("rewrite", s),
                T.StructField("truncated", T.BooleanType())]
@@ -198,14 +198,17 @@ def check_conversations(df: DataFrame, conversation: str = "conversation_id", or
            .drop("__tc_rows"))
     nulls = src.filter(F.col(W.CONV).isNull()).withColumn(W.REJECT, F.lit("null conversation id"))
 
-    def check(pdf: pd.DataFrame) -> pd.DataFrame:
-        return W.check_conversation_frame(pdf, spec, names)
+    out_cols = W.turn_output_columns(names)
+
+    def check(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        return W.by_group(batches, W.CONV, lambda pdf: W.check_conversation_rows(pdf, spec, names), out_cols)
 
     def reject(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for pdf in batches:
             yield W.reject_frame(pdf, spec, names)
 
-    checked = grouped.filter(F.col("__tc_rows") <= max_turns).drop("__tc_rows").groupBy(W.CONV).applyInPandas(check, schema)
+    checked = (grouped.filter(F.col("__tc_rows") <= max_turns).drop("__tc_rows")
+               .sortWithinPartitions(W.CONV, W.ORDER).mapInPandas(check, schema))
     rejected = nulls.unionByName(big).mapInPandas(reject, schema)
     return checked.unionByName(rejected)
 
@@ -240,8 +243,18 @@ def _call_schema(conv: str, scored: bool) -> T.StructType:
     return T.StructType(fields)
 
 
+def _by_group(df: DataFrame, key: str, sort: list[str], rows_of: Any, columns: list[str], schema: T.StructType,
+              partitions: int) -> DataFrame:
+    """Rows gathered by ``key`` on one partition, sorted, and handed group by group to ``rows_of``
+    (:func:`tonecheck.spark.worker.by_group`: one pandas frame per Arrow batch, not per group)."""
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        return W.by_group(batches, key, rows_of, columns)
+
+    return df.repartition(partitions, key).sortWithinPartitions(key, *sort).mapInPandas(run, schema)
+
+
 def score_calls(turns: DataFrame, *, config: BatchConfig | str | Path | None = None,
-                conversation: str | None = None) -> DataFrame:
+                conversation: str | None = None, partitions: int | None = None) -> DataFrame:
     """One row per conversation from :func:`check_conversations` output: status, metadata, every
     finding (turn findings plus the contact-policy findings), QA score, critical, passed,
     deductions and metadata warnings, computed by the batch command's own functions
@@ -251,23 +264,22 @@ def score_calls(turns: DataFrame, *, config: BatchConfig | str | Path | None = N
     """
     spec = W.Spec.build(as_config(config))
     conv = conversation_column(turns, conversation)
-
-    def calls_of(pdf: pd.DataFrame) -> pd.DataFrame:
-        return W.call_frame(pdf, conv)
-
-    def contact_of(pdf: pd.DataFrame) -> pd.DataFrame:
-        return W.contact_frame(pdf, spec, conv)
+    n = _partitions(turns, partitions)
 
     def score(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         return W.score_frames(batches, spec)
 
-    calls = turns.filter(F.col(f"`{conv}`").isNotNull()).groupBy(conv).applyInPandas(calls_of, _call_schema(conv, False))
+    call_schema = _call_schema(conv, False)
+    calls = _by_group(turns.filter(F.col(f"`{conv}`").isNotNull()), conv, ["turn_index"],
+                      lambda pdf: W.call_rows(pdf, conv), call_schema.names, call_schema, n)
     contact_schema = T.StructType([_marked(conv, T.StringType()),
                                    T.StructField("contact_findings", _finding_list(call_finding_struct())),
                                    T.StructField("warning", T.StringType())])
     per_contact = F.coalesce(F.col("contact_key"), F.concat(F.lit("call:"), F.col(f"`{conv}`")))
-    contact = (calls.select(conv, "status", "call_start", "outcome", "contact_key")
-               .groupBy(per_contact).applyInPandas(contact_of, contact_schema))
+    contact = _by_group(calls.select(conv, "status", "call_start", "outcome", "contact_key",
+                                     per_contact.alias("__tc_contact")),
+                        "__tc_contact", ["call_start", conv], lambda pdf: W.contact_rows(pdf, spec, conv),
+                        contact_schema.names, contact_schema, n)
     return calls.join(contact, on=conv, how="left").mapInPandas(score, _call_schema(conv, True))
 
 

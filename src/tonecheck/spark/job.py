@@ -26,7 +26,7 @@ from tonecheck import __version__
 from tonecheck.batch.config import BatchConfig, ConfigError, load_config
 from tonecheck.batch.readers import resolve_header
 
-ORDER_NAMES = ("turn", "seq", "sequence", "turn_no", "turn_index", "utterance_index", "line_no", "序号", "轮次", "句序")
+ORDER_NAMES = ("turn", "seq", "sequence", "turn_no", "utterance_index", "line_no", "序号", "轮次", "句序")
 FORMATS = ("parquet", "csv", "json", "orc")
 OUTPUTS = ("turns", "calls", "agents", "rules", "contact")
 

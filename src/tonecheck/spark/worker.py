@@ -17,8 +17,9 @@ import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
+import numpy as np
 import pandas as pd
 
 from ..checker import MAX_TEXT_CHARS, Checker, InputError
@@ -38,7 +39,7 @@ META = {"agent_id": "__tc_agent_id", "call_start": "__tc_call_start", "contact_i
 REJECT = "__tc_reject"
 
 # Result columns of the per-turn table (after the conversation, order and keep columns).
-TURN_COLUMNS = ("turn", "speaker", "text", "counterpart", "status", "reason", "findings", "rewrite", "truncated",
+TURN_COLUMNS = ("turn_index", "speaker", "text", "counterpart", "status", "reason", "findings", "rewrite", "truncated",
                 "declared_counterpart", "channel", "agent_id", "call_start", "outcome", "contact_id", "contact_key")
 # Result columns of the per-utterance table (after the keep columns).
 UTTERANCE_COLUMNS = ("text", "role", "counterpart", "channel", "status", "reason", "findings", "rewrite", "truncated")
@@ -116,9 +117,11 @@ def _val(v: Any) -> Any:
     if v is None:
         return None
     try:
-        return None if pd.isna(v) else v
+        if pd.isna(v):
+            return None
     except (TypeError, ValueError):      # arrays, lists
         return v
+    return v.item() if isinstance(v, np.generic) else v
 
 
 def _col(pdf: pd.DataFrame, name: str) -> list[Any]:
@@ -146,6 +149,42 @@ def _too_long(text: str) -> str | None:
 
 def _frame(columns: dict[str, list[Any]], order: Iterable[str]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(columns[c], dtype=object) for c in order})
+
+
+
+def by_group(batches: Iterable[pd.DataFrame], key: str, rows_of: Callable[[pd.DataFrame], dict[str, list]],
+             columns: list[str] | tuple[str, ...]) -> Iterator[pd.DataFrame]:
+    """Arrow batches of rows sorted by ``key`` -> ``rows_of(one group's rows)`` for every group,
+    one output frame per input batch. A group cut by a batch boundary waits for the next batch,
+    so a group of any size arrives whole, and a pandas frame is built per batch, not per group
+    (a call of ten turns would otherwise pay more for its frames than for its check)."""
+    pending: pd.DataFrame | None = None
+    for pdf in batches:
+        if pending is not None and len(pending):
+            pdf = pd.concat([pending, pdf], ignore_index=True)
+        if not len(pdf):
+            continue
+        keys = pdf[key].to_numpy()
+        other = np.flatnonzero(keys != keys[-1])
+        cut = int(other[-1]) + 1 if len(other) else 0
+        pending = pdf.iloc[cut:]
+        if cut:
+            yield _groups(pdf.iloc[:cut], key, rows_of, columns)
+    if pending is not None and len(pending):
+        yield _groups(pending, key, rows_of, columns)
+
+
+def _groups(pdf: pd.DataFrame, key: str, rows_of: Callable[[pd.DataFrame], dict[str, list]],
+            columns: list[str] | tuple[str, ...]) -> pd.DataFrame:
+    keys = pdf[key].to_numpy()
+    starts = [0, *(np.flatnonzero(keys[1:] != keys[:-1]) + 1).tolist()]
+    ends = [*starts[1:], len(pdf)]
+    out: dict[str, list] = {c: [] for c in columns}
+    for a, b in zip(starts, ends):
+        part = rows_of(pdf.iloc[a:b])
+        for c in columns:
+            out[c].extend(part[c])
+    return _frame(out, columns)
 
 
 # -- single utterances ----------------------------------------------------------------------------
@@ -198,7 +237,7 @@ def _turn_table(pdf: pd.DataFrame, names: tuple[str, str, tuple[str, ...]]) -> d
     return out
 
 
-def _order_columns(names: tuple[str, str, tuple[str, ...]]) -> list[str]:
+def turn_output_columns(names: tuple[str, str, tuple[str, ...]]) -> list[str]:
     conv, order, keep = names
     return [conv, order, *[k for k in keep if k not in (conv, order)], *TURN_COLUMNS]
 
@@ -212,11 +251,11 @@ def reject_frame(pdf: pd.DataFrame, spec: Spec, names: tuple[str, str, tuple[str
     out["reason"] = [_reason(r, spec.show_pii) for r in _col(pdf, REJECT)]
     texts = _col(pdf, TEXT)
     out["text"] = [t if t is None or spec.show_pii else mask_text_preserving(t) for t in texts]
-    return _frame(out, _order_columns(names))
+    return _frame(out, turn_output_columns(names))
 
 
-def check_conversation_frame(pdf: pd.DataFrame, spec: Spec, names: tuple[str, str, tuple[str, ...]]) -> pd.DataFrame:
-    """One conversation's rows (any order) -> one row per input row, in turn order.
+def check_conversation_rows(pdf: pd.DataFrame, spec: Spec, names: tuple[str, str, tuple[str, ...]]) -> dict[str, list]:
+    """One conversation's rows (any order) -> its output columns, one row per input row, in turn order.
 
     The rows become a conversation exactly as the batch readers build one from utterance rows
     (same speaker labels, metadata, counterpart and channel values, unanswered attempts), then
@@ -274,10 +313,10 @@ def check_conversation_frame(pdf: pd.DataFrame, spec: Spec, names: tuple[str, st
     out["text"] = [t if t is None or spec.show_pii else mask_text_preserving(str(t)) for t in texts]
     out["speaker"] = [speakers.map(lb) if lb is not None else None for lb in labels]
 
-    def fail(status_of: dict[int, str], reason_of: dict[int, str]) -> pd.DataFrame:
+    def fail(status_of: dict[int, str], reason_of: dict[int, str]) -> dict[str, list]:
         out["status"] = [status_of.get(i, "skipped") for i in range(n)]
         out["reason"] = [_reason(reason_of[i], spec.show_pii) for i in range(n)]
-        return _frame(out, _order_columns(names))
+        return out
 
     if errors:
         bad = dict(errors)
@@ -304,7 +343,7 @@ def check_conversation_frame(pdf: pd.DataFrame, spec: Spec, names: tuple[str, st
         if not is_turn[i]:
             continue
         r = _shown(res.utterances[turn], spec.show_pii)
-        out["turn"][i] = turn
+        out["turn_index"][i] = turn
         out["speaker"][i] = r.role
         out["text"][i] = r.text
         out["counterpart"][i] = res.counterparts[turn]
@@ -312,7 +351,7 @@ def check_conversation_frame(pdf: pd.DataFrame, spec: Spec, names: tuple[str, st
         out["rewrite"][i] = r.rewrite
         out["truncated"][i] = r.truncated
         turn += 1
-    return _frame(out, _order_columns(names))
+    return out
 
 
 # -- calls, contact policy, scores, aggregates ------------------------------------------------------------
@@ -328,16 +367,16 @@ def _dicts(v: Any) -> list[dict[str, Any]]:
     return [dict(x) for x in v]
 
 
-def call_frame(pdf: pd.DataFrame, conv: str) -> pd.DataFrame:
+def call_rows(pdf: pd.DataFrame, conv: str) -> dict[str, list]:
     """One conversation's turn rows -> its call row: status, metadata and every turn finding."""
-    pdf = pdf.sort_values("turn", kind="stable", na_position="last")
+    pdf = pdf.sort_values("turn_index", kind="stable", na_position="last")
     status = _col(pdf, "status")
     bad = [i for i, s in enumerate(status) if s not in ("ok", "metadata")]
     reasons = _col(pdf, "reason")
     err = next((reasons[i] for i in bad if status[i] == "error"), reasons[bad[0]] if bad else None)
     findings: list[dict[str, Any]] = []
     turns = 0
-    for t, sp, fs, st in zip(_col(pdf, "turn"), _col(pdf, "speaker"), list(pdf["findings"]), status):
+    for t, sp, fs, st in zip(_col(pdf, "turn_index"), _col(pdf, "speaker"), list(pdf["findings"]), status):
         if st == "ok":
             turns += 1
             findings.extend({"turn": int(t), "speaker": sp, **f} for f in _dicts(fs))
@@ -348,10 +387,10 @@ def call_frame(pdf: pd.DataFrame, conv: str) -> pd.DataFrame:
            "counterpart": head["declared_counterpart"], "channel": head["channel"], "agent_id": head["agent_id"],
            "call_start": head["call_start"], "outcome": head["outcome"], "contact_id": head["contact_id"],
            "contact_key": head["contact_key"], "turns": turns if ok else 0, "findings": findings if ok else []}
-    return _frame({k: [v] for k, v in row.items()}, (conv, *CALL_COLUMNS))
+    return {k: [v] for k, v in row.items()}
 
 
-def contact_frame(pdf: pd.DataFrame, spec: Spec, conv: str) -> pd.DataFrame:
+def contact_rows(pdf: pd.DataFrame, spec: Spec, conv: str) -> dict[str, list]:
     """The calls to one contact (or one call without a contact number) -> the contact-policy findings
     and metadata warnings of each, by the batch's own ``contact_findings``."""
     pdf = pdf.sort_values(["call_start", conv], kind="stable", na_position="last").reset_index(drop=True)
@@ -362,11 +401,10 @@ def contact_frame(pdf: pd.DataFrame, spec: Spec, conv: str) -> pd.DataFrame:
                                                    _col(pdf, "outcome"), status)) if st == "ok"]
     extra, warnings = contact_findings(keyed, cfg.contact, enable=cfg.enable, disable=cfg.disable,
                                        severity=cfg.severity)
-    return _frame({conv: ids,
-                   "contact_findings": [[{"turn": None, "speaker": None, **f.model_dump(mode="json")}
-                                         for f in extra.get(i, [])] for i in range(len(pdf))],
-                   "warning": [warnings.get(i) for i in range(len(pdf))]},
-                  (conv, "contact_findings", "warning"))
+    return {conv: ids,
+            "contact_findings": [[{"turn": None, "speaker": None, **f.model_dump(mode="json")}
+                                  for f in extra.get(i, [])] for i in range(len(pdf))],
+            "warning": [warnings.get(i) for i in range(len(pdf))]}
 
 
 def score_frames(batches: Iterator[pd.DataFrame], spec: Spec) -> Iterator[pd.DataFrame]:
