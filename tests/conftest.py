@@ -32,6 +32,7 @@ def spark():
                    .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
                    .config("spark.sql.shuffle.partitions", "4").config("spark.default.parallelism", "2")
                    .config("spark.sql.session.timeZone", "UTC")
+                   .config("spark.sql.execution.arrow.maxRecordsPerBatch", "256")   # groups cut across batches
                    .config("spark.python.daemon.module", "tonecheck.spark_daemon").getOrCreate())
     except Exception as exc:  # a broken Java install: say so instead of erroring every test
         pytest.skip(f"Spark could not start: {str(exc).splitlines()[0][:200]}")

@@ -27,11 +27,7 @@ from tonecheck.spark import job, worker as W  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from gen_corpus import make_conversation  # noqa: E402
-
-COLS = ["conversation_id", "turn", "speaker", "text", "agent_id", "call_start", "contact_id", "outcome",
-        "counterpart", "channel"]
-
+from gen_corpus import ROW_COLUMNS as COLS, make_conversation, utterance_rows as to_rows  # noqa: E402
 
 def _variant(conv: dict, i: int, rnd: random.Random) -> dict:
     """Vary a generated call: unknown listener with a relative answering, channels, zones, bad times."""
@@ -73,23 +69,6 @@ def build_corpus() -> list[dict]:
                           "metadata": {"agent_id": f"A{c:03d}", "contact_id": f"1370000{c:04d}",
                                        "call_start": f"2026-11-28 {7 + j:02d}:{10 + c:02d}:00", "outcome": "unanswered"}})
     return convs
-
-
-def to_rows(convs: list[dict]) -> list[dict]:
-    """Utterance rows; call metadata, listener and channel on the first row only."""
-    rows = []
-    for c in convs:
-        meta = c.get("metadata") or {}
-        head = {"agent_id": meta.get("agent_id"), "call_start": meta.get("call_start"),
-                "contact_id": meta.get("contact_id"), "outcome": meta.get("outcome"),
-                "counterpart": c.get("counterpart"), "channel": c.get("channel")}
-        head = {k: None if v is None else str(v) for k, v in head.items()}
-        utts = c["utterances"] or [None]
-        for t, u in enumerate(utts):
-            row = {"conversation_id": c["id"], "turn": t, "speaker": u and u["speaker"], "text": u and u["text"],
-                   **(head if t == 0 else dict.fromkeys(head))}
-            rows.append(row)
-    return rows
 
 
 @pytest.fixture(scope="module")
@@ -238,7 +217,7 @@ def test_bad_rows_become_status_rows_and_big_calls_pass(spark):
     assert [f["subtype"] for f in big[-2]["findings"]] == ["threat.exposure"]
     small = tcs.check_conversations(df.filter("cid = 'many'"), "cid", "seq", "role", "text", max_turns=2).collect()
     assert [r["status"] for r in small] == ["error"] * 3
-    assert small[0]["reason"] == "conversation has 3 rows; the limit is 2"
+    assert small[0]["reason"] == "conversation has more than 2 rows; the limit is 2"
 
 
 def test_check_utterances_rows_and_team_lexicon(spark):
@@ -344,3 +323,32 @@ def test_job_parquet_in_results_out_equal_batch(spark, corpus, tmp_path, capsys)
                          "--mode", "utterances", "--keep", "conversation_id"], spark=spark) == 0
     assert spark.table("qa_day_utterances").count() == len(some)
     spark.sql("DROP TABLE IF EXISTS qa_day_utterances")
+
+
+def test_by_group_hands_every_group_over_whole_once():
+    """Groups cut by Arrow batch boundaries (a 2,000-row one across several) arrive whole, once;
+    with a limit, the big group streams to too_big in pieces and is never gathered."""
+    import pandas as pd
+
+    keys = ["a"] * 3 + ["b"] * 2000 + ["c"] + ["d"] * 5
+    frame = pd.DataFrame({"k": keys, "v": range(len(keys))})
+    batches = [frame.iloc[i:i + 256] for i in range(0, len(frame), 256)] + [frame.iloc[0:0]]
+    seen: list[tuple[str, int, int]] = []
+    big: list[int] = []
+
+    def rows_of(g):
+        seen.append((g["k"][0], len(g["k"]), g["v"][0]))
+        return {"k": [g["k"][0]], "n": [len(g["k"])]}
+
+    out = pd.concat(list(W.by_group(iter(batches), "k", rows_of, ["k", "n"])))
+    assert seen == [("a", 3, 0), ("b", 2000, 3), ("c", 1, 2003), ("d", 5, 2004)]
+    assert list(out["n"]) == [3, 2000, 1, 5]
+
+    def too_big(g):
+        big.append(len(g["k"]))
+        return {"k": g["k"], "n": [-1] * len(g["k"])}
+
+    seen.clear()
+    out = pd.concat(list(W.by_group(iter(batches), "k", rows_of, ["k", "n"], limit=300, too_big=too_big)))
+    assert [k for k, _, _ in seen] == ["a", "c", "d"] and sum(big) == 2000 and max(big) <= 300 + 256
+    assert len(out) == 3 + 2000 + 1 + 1

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 import pandas as pd
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -188,29 +188,16 @@ def check_conversations(df: DataFrame, conversation: str = "conversation_id", or
                     *[F.col(f"`{k}`") for k in keep])
     schema = turn_schema(df, conversation, order, keep)
 
-    # Rows with no conversation id would all meet in one group, and a conversation past max_turns
-    # would be gathered whole on one executor: both become error rows without a group.
-    rows = F.count(F.lit(1)).over(Window.partitionBy(W.CONV))
-    grouped = (src.filter(F.col(W.CONV).isNotNull()).repartition(_partitions(df, partitions), W.CONV)
-               .withColumn("__tc_rows", rows))
-    big = (grouped.filter(F.col("__tc_rows") > max_turns)
-           .withColumn(W.REJECT, F.format_string(f"conversation has %d rows; the limit is {max_turns}", "__tc_rows"))
-           .drop("__tc_rows"))
-    nulls = src.filter(F.col(W.CONV).isNull()).withColumn(W.REJECT, F.lit("null conversation id"))
-
+    # Gathered by conversation and sorted by turn on the executors; a conversation over max_turns
+    # streams past as error rows and is never held whole, and null ids become error rows too.
     out_cols = W.turn_output_columns(names)
 
     def check(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        return W.by_group(batches, W.CONV, lambda pdf: W.check_conversation_rows(pdf, spec, names), out_cols)
+        return W.by_group(batches, W.CONV, lambda g: W.check_conversation_rows(g, spec, names), out_cols,
+                          limit=max_turns, too_big=lambda g: W.too_big_rows(g, spec, names, max_turns))
 
-    def reject(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        for pdf in batches:
-            yield W.reject_frame(pdf, spec, names)
-
-    checked = (grouped.filter(F.col("__tc_rows") <= max_turns).drop("__tc_rows")
-               .sortWithinPartitions(W.CONV, W.ORDER).mapInPandas(check, schema))
-    rejected = nulls.unionByName(big).mapInPandas(reject, schema)
-    return checked.unionByName(rejected)
+    return (src.repartition(_partitions(df, partitions), W.CONV).sortWithinPartitions(W.CONV, W.ORDER)
+            .mapInPandas(check, schema))
 
 
 # -- calls, contact policy, scores --------------------------------------------------------------------
@@ -243,12 +230,12 @@ def _call_schema(conv: str, scored: bool) -> T.StructType:
     return T.StructType(fields)
 
 
-def _by_group(df: DataFrame, key: str, sort: list[str], rows_of: Any, columns: list[str], schema: T.StructType,
+def _by_group(df: DataFrame, key: str, sort: list[str], rows_of: Any, schema: T.StructType,
               partitions: int) -> DataFrame:
     """Rows gathered by ``key`` on one partition, sorted, and handed group by group to ``rows_of``
     (:func:`tonecheck.spark.worker.by_group`: one pandas frame per Arrow batch, not per group)."""
     def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        return W.by_group(batches, key, rows_of, columns)
+        return W.by_group(batches, key, rows_of, schema.names)
 
     return df.repartition(partitions, key).sortWithinPartitions(key, *sort).mapInPandas(run, schema)
 
@@ -258,29 +245,19 @@ def score_calls(turns: DataFrame, *, config: BatchConfig | str | Path | None = N
     """One row per conversation from :func:`check_conversations` output: status, metadata, every
     finding (turn findings plus the contact-policy findings), QA score, critical, passed,
     deductions and metadata warnings, computed by the batch command's own functions
-    (``contact_findings`` per contact, ``score_record`` per call) with ``config``'s settings.
-
-    Read ``turns`` from storage or persist it first: each action on the result runs its plan.
+    (``contact_findings`` over the calls to one contact, ``score_record`` per call) with
+    ``config``'s settings. Read ``turns`` from storage or persist it first: each action on the
+    result runs its plan.
     """
     spec = W.Spec.build(as_config(config))
     conv = conversation_column(turns, conversation)
     n = _partitions(turns, partitions)
-
-    def score(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        return W.score_frames(batches, spec)
-
-    call_schema = _call_schema(conv, False)
     calls = _by_group(turns.filter(F.col(f"`{conv}`").isNotNull()), conv, ["turn_index"],
-                      lambda pdf: W.call_rows(pdf, conv), call_schema.names, call_schema, n)
-    contact_schema = T.StructType([_marked(conv, T.StringType()),
-                                   T.StructField("contact_findings", _finding_list(call_finding_struct())),
-                                   T.StructField("warning", T.StringType())])
+                      lambda g: W.call_rows(g, conv), _call_schema(conv, False), n)
     per_contact = F.coalesce(F.col("contact_key"), F.concat(F.lit("call:"), F.col(f"`{conv}`")))
-    contact = _by_group(calls.select(conv, "status", "call_start", "outcome", "contact_key",
-                                     per_contact.alias("__tc_contact")),
-                        "__tc_contact", ["call_start", conv], lambda pdf: W.contact_rows(pdf, spec, conv),
-                        contact_schema.names, contact_schema, n)
-    return calls.join(contact, on=conv, how="left").mapInPandas(score, _call_schema(conv, True))
+    scored = _call_schema(conv, True)
+    return _by_group(calls.withColumn("__tc_contact", per_contact), "__tc_contact", ["call_start", conv],
+                     lambda g: W.scored_call_rows(g, spec, conv), scored, n)
 
 
 def agent_summary(calls: DataFrame, conversation: str | None = None) -> DataFrame:

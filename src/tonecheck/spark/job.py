@@ -227,9 +227,19 @@ def run(spark: Any, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def session(master: str | None = None) -> Any:
+    """The job's SparkSession. Under spark-submit (or in a notebook) the session's master and settings
+    are the platform's; started by ``python -m tonecheck.spark`` it is local (``--master``, default
+    ``local[*]``) with this interpreter for the workers and the checker built before they fork."""
+    import os
+
     from pyspark.sql import SparkSession
 
     b = SparkSession.builder.appName("tonecheck")
+    if "PYSPARK_GATEWAY_PORT" not in os.environ and not SparkSession.getActiveSession():
+        master = master or "local[*]"
+        if master.startswith("local"):
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+            b = b.config("spark.python.daemon.module", "tonecheck.spark_daemon").config("spark.ui.showConsoleProgress", "false")
     if master:
         b = b.master(master)
     return b.getOrCreate()

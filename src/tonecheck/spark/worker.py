@@ -36,7 +36,6 @@ CONV, ORDER, SPEAKER, TEXT = "__tc_conversation", "__tc_order", "__tc_speaker", 
 COUNTERPART, CHANNEL, START, END = "__tc_counterpart", "__tc_channel", "__tc_start", "__tc_end"
 META = {"agent_id": "__tc_agent_id", "call_start": "__tc_call_start", "contact_id": "__tc_contact_id",
         "outcome": "__tc_outcome"}
-REJECT = "__tc_reject"
 
 # Result columns of the per-turn table (after the conversation, order and keep columns).
 TURN_COLUMNS = ("turn_index", "speaker", "text", "counterpart", "status", "reason", "findings", "rewrite", "truncated",
@@ -112,20 +111,27 @@ def checker_for(spec: Spec) -> Checker:
 
 # -- helpers ------------------------------------------------------------------------------------
 
-def _val(v: Any) -> Any:
-    """pandas' missing values (None, NaN, NaT, pd.NA) as None."""
-    if v is None:
-        return None
-    try:
-        if pd.isna(v):
-            return None
-    except (TypeError, ValueError):      # arrays, lists
-        return v
-    return v.item() if isinstance(v, np.generic) else v
+Rows = dict[str, list]
+"""Columns as plain lists: what the per-group code works on (slicing a list costs nothing; slicing
+and sorting a pandas frame per ten-turn call would cost more than checking it)."""
 
 
-def _col(pdf: pd.DataFrame, name: str) -> list[Any]:
-    return [_val(v) for v in pdf[name]] if name in pdf.columns else [None] * len(pdf)
+def _lists(pdf: pd.DataFrame) -> Rows:
+    """A pandas batch as lists of Python values, missing values (NaN, NaT, pd.NA) as None."""
+    out: Rows = {}
+    for c in pdf.columns:
+        s = pdf[c]
+        if s.dtype == object:
+            vals = s.tolist()
+            out[c] = [None if v is not None and not isinstance(v, (str, list, dict, np.ndarray)) and pd.isna(v) else v
+                      for v in vals] if s.isna().any() else vals
+        else:
+            out[c] = s.astype(object).where(s.notna(), None).tolist()
+    return out
+
+
+def _slice(rows: Rows, a: int, b: int) -> Rows:
+    return {c: v[a:b] for c, v in rows.items()}
 
 
 def _findings(res: Any) -> list[dict[str, Any]]:
@@ -147,44 +153,53 @@ def _too_long(text: str) -> str | None:
     return None
 
 
-def _frame(columns: dict[str, list[Any]], order: Iterable[str]) -> pd.DataFrame:
+def _frame(columns: Rows, order: Iterable[str]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(columns[c], dtype=object) for c in order})
 
 
-
-def by_group(batches: Iterable[pd.DataFrame], key: str, rows_of: Callable[[pd.DataFrame], dict[str, list]],
-             columns: list[str] | tuple[str, ...]) -> Iterator[pd.DataFrame]:
+def by_group(batches: Iterable[pd.DataFrame], key: str, rows_of: Callable[[Rows], Rows],
+             columns: list[str] | tuple[str, ...], *, limit: int | None = None,
+             too_big: Callable[[Rows], Rows] | None = None) -> Iterator[pd.DataFrame]:
     """Arrow batches of rows sorted by ``key`` -> ``rows_of(one group's rows)`` for every group,
-    one output frame per input batch. A group cut by a batch boundary waits for the next batch,
-    so a group of any size arrives whole, and a pandas frame is built per batch, not per group
-    (a call of ten turns would otherwise pay more for its frames than for its check)."""
-    pending: pd.DataFrame | None = None
+    one output frame per input batch (not per group).
+
+    A group cut by a batch boundary waits for the next batch, so it arrives whole. With ``limit``,
+    a group found to have more rows is handed to ``too_big`` as it streams past, never gathered:
+    memory stays bounded by the limit plus one batch, whatever the skew.
+    """
+    pending: Rows | None = None
+    big = _NO_KEY                        # the key of a group already past the limit
     for pdf in batches:
-        if pending is not None and len(pending):
-            pdf = pd.concat([pending, pdf], ignore_index=True)
-        if not len(pdf):
+        rows = _lists(pdf)
+        if pending:
+            rows = {c: pending[c] + rows[c] for c in rows}
+            pending = None
+        keys = rows[key]
+        n = len(keys)
+        if not n:
             continue
-        keys = pdf[key].to_numpy()
-        other = np.flatnonzero(keys != keys[-1])
-        cut = int(other[-1]) + 1 if len(other) else 0
-        pending = pdf.iloc[cut:]
-        if cut:
-            yield _groups(pdf.iloc[:cut], key, rows_of, columns)
-    if pending is not None and len(pending):
-        yield _groups(pending, key, rows_of, columns)
+        starts = [0, *(i for i in range(1, n) if keys[i] != keys[i - 1])]
+        out: Rows = {c: [] for c in columns}
+        for a, b in zip(starts, [*starts[1:], n]):
+            part = _slice(rows, a, b)
+            if keys[a] == big or (limit is not None and b - a > limit):
+                big = keys[a]
+                res = too_big(part)
+            elif b == n:                  # the last group may go on in the next batch
+                pending = part
+                continue
+            else:
+                res = rows_of(part)
+            for c in columns:
+                out[c].extend(res[c])
+        if out[columns[0]]:
+            yield _frame(out, columns)
+    if pending:
+        res = rows_of(pending)
+        yield _frame(res, columns)
 
 
-def _groups(pdf: pd.DataFrame, key: str, rows_of: Callable[[pd.DataFrame], dict[str, list]],
-            columns: list[str] | tuple[str, ...]) -> pd.DataFrame:
-    keys = pdf[key].to_numpy()
-    starts = [0, *(np.flatnonzero(keys[1:] != keys[:-1]) + 1).tolist()]
-    ends = [*starts[1:], len(pdf)]
-    out: dict[str, list] = {c: [] for c in columns}
-    for a, b in zip(starts, ends):
-        part = rows_of(pdf.iloc[a:b])
-        for c in columns:
-            out[c].extend(part[c])
-    return _frame(out, columns)
+_NO_KEY = object()
 
 
 # -- single utterances ----------------------------------------------------------------------------
@@ -193,8 +208,9 @@ def check_utterance_frame(pdf: pd.DataFrame, spec: Spec, keep: tuple[str, ...]) 
     """One output row per input row: the checked utterance, or a status row saying why not."""
     checker = checker_for(spec)
     speakers = Speakers(spec.config.agent_labels, spec.config.customer_labels)
-    out: dict[str, list[Any]] = {c: [] for c in UTTERANCE_COLUMNS}
-    for text, role, cp, ch in zip(_col(pdf, TEXT), _col(pdf, SPEAKER), _col(pdf, COUNTERPART), _col(pdf, CHANNEL)):
+    rows = _lists(pdf)
+    out: Rows = {c: [] for c in UTTERANCE_COLUMNS}
+    for text, role, cp, ch in zip(rows[TEXT], rows[SPEAKER], rows[COUNTERPART], rows[CHANNEL]):
         r = speakers.map(role) if role is not None else None
         c = _COUNTERPART.get(str(cp).strip().lower()) if cp is not None else None
         h = _CHANNEL.get(str(ch).strip().lower()) if ch is not None else None
@@ -221,41 +237,52 @@ def check_utterance_frame(pdf: pd.DataFrame, spec: Spec, keep: tuple[str, ...]) 
         out["rewrite"].append(res.rewrite if res else None)
         out["truncated"].append(res.truncated if res else None)
     for k in keep:
-        out[k] = list(pdf[k])
+        out[k] = rows[k]
     return _frame(out, (*keep, *UTTERANCE_COLUMNS))
 
 
 # -- conversations ----------------------------------------------------------------------------------
 
-def _turn_table(pdf: pd.DataFrame, names: tuple[str, str, tuple[str, ...]]) -> dict[str, list[Any]]:
-    conv, order, keep = names
-    out: dict[str, list[Any]] = {c: [None] * len(pdf) for c in TURN_COLUMNS}
-    out[conv] = _col(pdf, CONV)
-    out[order] = list(pdf[ORDER])
-    for k in keep:
-        out[k] = list(pdf[k])
-    return out
+Names = tuple[str, str, tuple[str, ...]]     # conversation column, order column, kept columns
 
 
-def turn_output_columns(names: tuple[str, str, tuple[str, ...]]) -> list[str]:
+def turn_output_columns(names: Names) -> list[str]:
     conv, order, keep = names
     return [conv, order, *[k for k in keep if k not in (conv, order)], *TURN_COLUMNS]
 
 
-def reject_frame(pdf: pd.DataFrame, spec: Spec, names: tuple[str, str, tuple[str, ...]]) -> pd.DataFrame:
-    """Rows that never reach a conversation group (null id, a conversation over the row limit):
-    status ``error`` with the reason the Spark side wrote in the reject column."""
-    out = _turn_table(pdf, names)
-    n = len(pdf)
+def _turn_table(g: Rows, names: Names) -> Rows:
+    conv, order, keep = names
+    n = len(g[CONV])
+    out: Rows = {c: [None] * n for c in TURN_COLUMNS}
+    out[conv] = g[CONV]
+    out[order] = g[ORDER]
+    for k in keep:
+        out[k] = g[k]
+    return out
+
+
+def _masked(texts: list[Any], show_pii: bool) -> list[Any]:
+    return [t if t is None or show_pii else mask_text_preserving(str(t)) for t in texts]
+
+
+def reject_rows(g: Rows, spec: Spec, names: Names, reason: str) -> Rows:
+    """Rows that are not checked as a conversation: every one an ``error`` row with ``reason``."""
+    out = _turn_table(g, names)
+    n = len(g[CONV])
     out["status"] = ["error"] * n
-    out["reason"] = [_reason(r, spec.show_pii) for r in _col(pdf, REJECT)]
-    texts = _col(pdf, TEXT)
-    out["text"] = [t if t is None or spec.show_pii else mask_text_preserving(t) for t in texts]
-    return _frame(out, turn_output_columns(names))
+    out["reason"] = [_reason(reason, spec.show_pii)] * n
+    out["text"] = _masked(g[TEXT], spec.show_pii)
+    return out
 
 
-def check_conversation_rows(pdf: pd.DataFrame, spec: Spec, names: tuple[str, str, tuple[str, ...]]) -> dict[str, list]:
-    """One conversation's rows (any order) -> its output columns, one row per input row, in turn order.
+def too_big_rows(g: Rows, spec: Spec, names: Names, limit: int) -> Rows:
+    why = "null conversation id" if g[CONV][0] is None else f"conversation has more than {limit} rows; the limit is {limit}"
+    return reject_rows(g, spec, names, why)
+
+
+def check_conversation_rows(g: Rows, spec: Spec, names: Names) -> Rows:
+    """One conversation's rows -> its output columns, one row per input row, in turn order.
 
     The rows become a conversation exactly as the batch readers build one from utterance rows
     (same speaker labels, metadata, counterpart and channel values, unanswered attempts), then
@@ -264,15 +291,20 @@ def check_conversation_rows(pdf: pd.DataFrame, spec: Spec, names: tuple[str, str
     conversation's other rows are ``skipped``: checking around a missing turn would give another
     dialogue context than the call had.
     """
-    pdf = pdf.sort_values(ORDER, kind="stable", na_position="last").reset_index(drop=True)
+    if g[CONV][0] is None:
+        return reject_rows(g, spec, names, "null conversation id")
+    orders = g[ORDER]
+    if any(orders[i] is None or orders[i + 1] is None or orders[i] > orders[i + 1] for i in range(len(orders) - 1)):
+        idx = sorted(range(len(orders)), key=lambda i: (orders[i] is None, orders[i] if orders[i] is not None else 0))
+        g = {c: [v[i] for i in idx] for c, v in g.items()}       # Spark sorted them; this is for other callers
+        orders = g[ORDER]
     cfg = spec.config
     speakers = Speakers(cfg.agent_labels, cfg.customer_labels)
-    out = _turn_table(pdf, names)
-    n = len(pdf)
-    conv_id = str(_val(pdf[CONV].iloc[0]))
-    orders, texts, labels = _col(pdf, ORDER), _col(pdf, TEXT), _col(pdf, SPEAKER)
-    meta_cols = {k: _col(pdf, v) for k, v in META.items()}
-    cps, chs, starts, ends = _col(pdf, COUNTERPART), _col(pdf, CHANNEL), _col(pdf, START), _col(pdf, END)
+    out = _turn_table(g, names)
+    n = len(orders)
+    conv_id = str(g[CONV][0])
+    texts, labels = g[TEXT], g[SPEAKER]
+    meta_cols = {k: g[v] for k, v in META.items()}
     seen: Counter = Counter(o for o in orders if o is not None)
 
     errors: list[tuple[int, str]] = []
@@ -296,9 +328,9 @@ def check_conversation_rows(pdf: pd.DataFrame, spec: Spec, names: tuple[str, str
             errors.append((i, msg))
         else:
             is_turn[i] = True
-        row = {"conversation_id": conv_id, "speaker": label, "text": text, "start": starts[i], "end": ends[i],
-               "counterpart": cps[i], "channel": chs[i], **{k: v[i] for k, v in meta_cols.items()}}
-        rows.append((orders[i], row))
+        rows.append((orders[i], {"conversation_id": conv_id, "speaker": label, "text": text, "start": g[START][i],
+                                 "end": g[END][i], "counterpart": g[COUNTERPART][i], "channel": g[CHANNEL][i],
+                                 **{k: v[i] for k, v in meta_cols.items()}}))
 
     # conversation-level columns: as the batch readers take them (first non-empty value in order)
     first = {k: next((v for v in vals if v not in (None, "")), None) for k, vals in meta_cols.items()}
@@ -310,10 +342,10 @@ def check_conversation_rows(pdf: pd.DataFrame, spec: Spec, names: tuple[str, str
                  "contact_key": contact_key(cid, spec.salt)}
     for k, v in conv_cols.items():
         out[k] = [v] * n
-    out["text"] = [t if t is None or spec.show_pii else mask_text_preserving(str(t)) for t in texts]
+    out["text"] = _masked(texts, spec.show_pii)
     out["speaker"] = [speakers.map(lb) if lb is not None else None for lb in labels]
 
-    def fail(status_of: dict[int, str], reason_of: dict[int, str]) -> dict[str, list]:
+    def fail(status_of: dict[int, str], reason_of: dict[int, str]) -> Rows:
         out["status"] = [status_of.get(i, "skipped") for i in range(n)]
         out["reason"] = [_reason(reason_of[i], spec.show_pii) for i in range(n)]
         return out
@@ -324,9 +356,7 @@ def check_conversation_rows(pdf: pd.DataFrame, spec: Spec, names: tuple[str, str
         skip = f"conversation not checked: turn order {orders[i0]!r}: {why}"
         return fail({i: "error" for i in bad}, {i: bad.get(i, skip) for i in range(n)})
 
-    unknown: Counter = Counter()
-    built = rows_to_conversations([(o, r) for o, r in rows], conv_id, speakers, unknown, where="turn order")
-    item = built[0]
+    item = rows_to_conversations(rows, conv_id, speakers, Counter(), where="turn order")[0]
     if isinstance(item, ConvError):
         return fail({i: "error" for i in range(n)}, {i: item.reason for i in range(n)})
     try:
@@ -358,6 +388,8 @@ def check_conversation_rows(pdf: pd.DataFrame, spec: Spec, names: tuple[str, str
 
 CALL_COLUMNS = ("status", "error", "counterpart", "channel", "agent_id", "call_start", "outcome", "contact_id",
                 "contact_key", "turns", "findings")
+SCORED_COLUMNS = ("status", "error", "counterpart", "channel", "agent_id", "call_start", "outcome", "contact_id",
+                  "turns", "findings", "score", "critical", "passed", "deductions", "warnings")
 
 
 def _dicts(v: Any) -> list[dict[str, Any]]:
@@ -367,74 +399,56 @@ def _dicts(v: Any) -> list[dict[str, Any]]:
     return [dict(x) for x in v]
 
 
-def call_rows(pdf: pd.DataFrame, conv: str) -> dict[str, list]:
+def call_rows(g: Rows, conv: str) -> Rows:
     """One conversation's turn rows -> its call row: status, metadata and every turn finding."""
-    pdf = pdf.sort_values("turn_index", kind="stable", na_position="last")
-    status = _col(pdf, "status")
+    status, reasons = g["status"], g["reason"]
     bad = [i for i, s in enumerate(status) if s not in ("ok", "metadata")]
-    reasons = _col(pdf, "reason")
     err = next((reasons[i] for i in bad if status[i] == "error"), reasons[bad[0]] if bad else None)
     findings: list[dict[str, Any]] = []
     turns = 0
-    for t, sp, fs, st in zip(_col(pdf, "turn_index"), _col(pdf, "speaker"), list(pdf["findings"]), status):
+    for t, sp, fs, st in zip(g["turn_index"], g["speaker"], g["findings"], status):
         if st == "ok":
             turns += 1
             findings.extend({"turn": int(t), "speaker": sp, **f} for f in _dicts(fs))
-    head = {k: _col(pdf, k)[0] for k in ("agent_id", "call_start", "outcome", "contact_id", "contact_key",
-                                         "declared_counterpart", "channel")}
     ok = not bad
-    row = {conv: _col(pdf, conv)[0], "status": "ok" if ok else "error", "error": err,
-           "counterpart": head["declared_counterpart"], "channel": head["channel"], "agent_id": head["agent_id"],
-           "call_start": head["call_start"], "outcome": head["outcome"], "contact_id": head["contact_id"],
-           "contact_key": head["contact_key"], "turns": turns if ok else 0, "findings": findings if ok else []}
+    row = {conv: g[conv][0], "status": "ok" if ok else "error", "error": err,
+           "counterpart": g["declared_counterpart"][0], "turns": turns if ok else 0, "findings": findings if ok else [],
+           **{k: g[k][0] for k in ("channel", "agent_id", "call_start", "outcome", "contact_id", "contact_key")}}
     return {k: [v] for k, v in row.items()}
 
 
-def contact_rows(pdf: pd.DataFrame, spec: Spec, conv: str) -> dict[str, list]:
-    """The calls to one contact (or one call without a contact number) -> the contact-policy findings
-    and metadata warnings of each, by the batch's own ``contact_findings``."""
-    pdf = pdf.sort_values(["call_start", conv], kind="stable", na_position="last").reset_index(drop=True)
+def scored_call_rows(g: Rows, spec: Spec, conv: str) -> Rows:
+    """The calls to one contact (or one call without a contact number) -> each call scored: the
+    contact-policy findings and warnings by the batch's ``contact_findings``, then ``score_record``
+    over the turn and contact findings, as the batch report does."""
     cfg = spec.config
-    ids, status = _col(pdf, conv), _col(pdf, "status")
+    status = g["status"]
     keyed = [(i, {"call_start": s, "contact_id": k, "outcome": o})
-             for i, (s, k, o, st) in enumerate(zip(_col(pdf, "call_start"), _col(pdf, "contact_key"),
-                                                   _col(pdf, "outcome"), status)) if st == "ok"]
+             for i, (s, k, o, st) in enumerate(zip(g["call_start"], g["contact_key"], g["outcome"], status))
+             if st == "ok"]
     extra, warnings = contact_findings(keyed, cfg.contact, enable=cfg.enable, disable=cfg.disable,
                                        severity=cfg.severity)
-    return {conv: ids,
-            "contact_findings": [[{"turn": None, "speaker": None, **f.model_dump(mode="json")}
-                                  for f in extra.get(i, [])] for i in range(len(pdf))],
-            "warning": [warnings.get(i) for i in range(len(pdf))]}
+    out: Rows = {c: [] for c in (conv, *SCORED_COLUMNS)}
+    for i in range(len(status)):
+        ok = status[i] == "ok"
+        fs = _dicts(g["findings"][i]) + [{"turn": None, "speaker": None, **f.model_dump(mode="json")}
+                                         for f in extra.get(i, [])] if ok else []
+        s = score_record(fs, cfg.scoring) if ok else None
+        for c in (conv, "status", "error", "counterpart", "channel", "agent_id", "call_start", "outcome",
+                  "contact_id", "turns"):
+            out[c].append(g[c][i])
+        out["findings"].append(fs)
+        for c in ("score", "critical", "passed", "deductions"):
+            out[c].append(s[c] if s else None)
+        out["warnings"].append([warnings[i]] if i in warnings else [])
+    return out
 
 
-def score_frames(batches: Iterator[pd.DataFrame], spec: Spec) -> Iterator[pd.DataFrame]:
-    """Call rows joined with their contact findings -> scored call rows (``score_record``, as the batch)."""
-    for pdf in batches:
-        findings, scores, critical, passed, deductions, warnings = [], [], [], [], [], []
-        for st, fs, extra, warn in zip(_col(pdf, "status"), list(pdf["findings"]), list(pdf["contact_findings"]),
-                                       _col(pdf, "warning")):
-            allf = _dicts(fs) + _dicts(extra) if st == "ok" else []
-            s = score_record(allf, spec.config.scoring) if st == "ok" else None
-            findings.append(allf)
-            scores.append(s["score"] if s else None)
-            critical.append(s["critical"] if s else None)
-            passed.append(s["passed"] if s else None)
-            deductions.append(s["deductions"] if s else None)
-            warnings.append([warn] if warn else [])
-        out = pdf.drop(columns=["contact_findings", "warning", "contact_key"])
-        out["findings"] = pd.Series(findings, dtype=object, index=pdf.index)
-        for name, vals in (("score", scores), ("critical", critical), ("passed", passed),
-                           ("deductions", deductions), ("warnings", warnings)):
-            out[name] = pd.Series(vals, dtype=object, index=pdf.index)
-        yield out
-
-
-def _scored_records(pdf: pd.DataFrame, conv: str) -> list[dict[str, Any]]:
+def _scored_records(rows: Rows, conv: str) -> list[dict[str, Any]]:
     """Call rows with status ok as the batch's conversation records (what the aggregates read)."""
     recs = []
-    for cid, st, agent, fs, score, crit, passed in zip(
-            _col(pdf, conv), _col(pdf, "status"), _col(pdf, "agent_id"), list(pdf["findings"]), _col(pdf, "score"),
-            _col(pdf, "critical"), _col(pdf, "passed")):
+    for cid, st, agent, fs, score, crit, passed in zip(rows[conv], rows["status"], rows["agent_id"], rows["findings"],
+                                                       rows["score"], rows["critical"], rows["passed"]):
         if st == "ok" and score is not None:
             recs.append({"id": cid, "status": "ok", "agent_id": agent, "findings": _dicts(fs),
                          "score": {"score": float(score), "critical": bool(crit), "passed": bool(passed)}})
@@ -448,17 +462,15 @@ RULE_COLUMNS = ("rule_id", "subtype", "category", "severity", "hits", "conversat
 
 def agent_frame(pdf: pd.DataFrame, conv: str) -> pd.DataFrame:
     """The calls of one agent -> that agent's row (the batch's ``agent_rows``)."""
-    rows = agent_rows(_scored_records(pdf, conv))
-    return pd.DataFrame(rows, columns=list(AGENT_COLUMNS))
+    return pd.DataFrame(agent_rows(_scored_records(_lists(pdf), conv)), columns=list(AGENT_COLUMNS))
 
 
 def rule_frame(pdf: pd.DataFrame, conv: str) -> pd.DataFrame:
     """The hits of one rule (one row per finding: call id, rule fields, ``checked``) -> the rule's row
     (the batch's ``rule_rows``, its rate relative to every call checked)."""
+    rows = _lists(pdf)
     by_call: dict[Any, list[dict[str, Any]]] = {}
-    for cid, rid, sub, cat, sev in zip(_col(pdf, conv), _col(pdf, "rule_id"), _col(pdf, "subtype"),
-                                       _col(pdf, "category"), _col(pdf, "severity")):
+    for cid, rid, sub, cat, sev in zip(rows[conv], rows["rule_id"], rows["subtype"], rows["category"], rows["severity"]):
         by_call.setdefault(cid, []).append({"rule_id": rid, "subtype": sub, "category": cat, "severity": sev})
     records = [{"findings": fs} for fs in by_call.values()]
-    rows = rule_rows(records, int(_col(pdf, "checked")[0]))
-    return pd.DataFrame(rows, columns=list(RULE_COLUMNS))
+    return pd.DataFrame(rule_rows(records, int(rows["checked"][0])), columns=list(RULE_COLUMNS))
