@@ -252,7 +252,9 @@ def score_calls(turns: DataFrame, *, config: BatchConfig | str | Path | None = N
     spec = W.Spec.build(as_config(config))
     conv = conversation_column(turns, conversation)
     n = _partitions(turns, partitions)
-    calls = _by_group(turns.filter(F.col(f"`{conv}`").isNotNull()), conv, ["turn_index"],
+    needed = turns.select(conv, "turn_index", "speaker", "status", "reason", "findings", "declared_counterpart",
+                          "channel", "agent_id", "call_start", "outcome", "contact_id", "contact_key")  # not the texts
+    calls = _by_group(needed.filter(F.col(f"`{conv}`").isNotNull()), conv, ["turn_index"],
                       lambda g: W.call_rows(g, conv), _call_schema(conv, False), n)
     per_contact = F.coalesce(F.col("contact_key"), F.concat(F.lit("call:"), F.col(f"`{conv}`")))
     scored = _call_schema(conv, True)
