@@ -213,21 +213,17 @@ def conversation_column(df: DataFrame, conversation: str | None = None) -> str:
     raise ValueError("no conversation column marked in this DataFrame; pass conversation='…'")
 
 
-def _call_schema(conv: str, scored: bool) -> T.StructType:
+def _call_schema(conv: str) -> T.StructType:
     s = T.StringType()
-    fields = [_marked(conv, s), T.StructField("status", s), T.StructField("error", s),
-              T.StructField("counterpart", s), T.StructField("channel", s), T.StructField("agent_id", s),
-              T.StructField("call_start", s), T.StructField("outcome", s), T.StructField("contact_id", s)]
-    if not scored:
-        fields.append(T.StructField("contact_key", s))
-    fields += [T.StructField("turns", T.LongType()), T.StructField("findings", _finding_list(call_finding_struct()))]
-    if scored:
-        fields += [T.StructField("score", T.DoubleType()), T.StructField("critical", T.BooleanType()),
-                   T.StructField("passed", T.BooleanType()),
-                   T.StructField("deductions", T.ArrayType(T.StructType([T.StructField("rule_id", s),
-                                                                         T.StructField("points", T.DoubleType())]))),
-                   T.StructField("warnings", T.ArrayType(s))]
-    return T.StructType(fields)
+    return T.StructType([
+        _marked(conv, s), T.StructField("status", s), T.StructField("error", s), T.StructField("counterpart", s),
+        T.StructField("channel", s), T.StructField("agent_id", s), T.StructField("call_start", s),
+        T.StructField("outcome", s), T.StructField("contact_id", s), T.StructField("turns", T.LongType()),
+        T.StructField("findings", _finding_list(call_finding_struct())), T.StructField("score", T.DoubleType()),
+        T.StructField("critical", T.BooleanType()), T.StructField("passed", T.BooleanType()),
+        T.StructField("deductions", T.ArrayType(T.StructType([T.StructField("rule_id", s),
+                                                              T.StructField("points", T.DoubleType())]))),
+        T.StructField("warnings", T.ArrayType(s))])
 
 
 def _by_group(df: DataFrame, key: str, sort: list[str], rows_of: Any, schema: T.StructType,
@@ -238,6 +234,33 @@ def _by_group(df: DataFrame, key: str, sort: list[str], rows_of: Any, schema: T.
         return W.by_group(batches, key, rows_of, schema.names)
 
     return df.repartition(partitions, key).sortWithinPartitions(key, *sort).mapInPandas(run, schema)
+
+
+def _calls(turns: DataFrame, conv: str) -> DataFrame:
+    """Turn rows -> one row per conversation, in Spark SQL (no Python pass over every turn): ok when no
+    row is error or skipped, the turn count, the conversation's metadata, and every turn's findings
+    in turn order with ``turn`` and ``speaker``, as the batch report lists them."""
+    ok_or_meta = F.col("status").isin("ok", "metadata")
+    names = finding_struct().names
+    tagged = F.transform("findings", lambda f, i: F.struct(
+        F.col("turn_index").alias("t"), i.alias("i"),
+        F.struct(F.col("turn_index").alias("turn"), F.col("speaker").alias("speaker"),
+                 *[f[name].alias(name) for name in names]).alias("f")))
+    meta = ("declared_counterpart", "channel", "agent_id", "call_start", "outcome", "contact_id", "contact_key")
+    g = (turns.filter(F.col(f"`{conv}`").isNotNull()).groupBy(conv).agg(
+        F.max((~ok_or_meta).cast("int")).alias("_bad"),
+        F.min(F.when(F.col("status") == "error", F.col("reason"))).alias("_error"),
+        F.min(F.when(~ok_or_meta, F.col("reason"))).alias("_other"),
+        F.sum((F.col("status") == "ok").cast("long")).alias("_turns"),
+        F.flatten(F.collect_list(tagged)).alias("_fx"),
+        *[F.first(c, ignorenulls=True).alias(c) for c in meta]))
+    ok = F.col("_bad") == 0
+    return g.select(
+        F.col(f"`{conv}`"), F.when(ok, "ok").otherwise("error").alias("status"),
+        F.when(~ok, F.coalesce("_error", "_other")).alias("error"), F.col("declared_counterpart").alias("counterpart"),
+        "channel", "agent_id", "call_start", "outcome", "contact_id", "contact_key",
+        F.when(ok, F.col("_turns")).otherwise(F.lit(0)).alias("turns"),
+        F.transform(F.filter(F.sort_array("_fx"), lambda x: ok), lambda x: x["f"]).alias("findings"))
 
 
 def score_calls(turns: DataFrame, *, config: BatchConfig | str | Path | None = None,
@@ -252,12 +275,9 @@ def score_calls(turns: DataFrame, *, config: BatchConfig | str | Path | None = N
     spec = W.Spec.build(as_config(config))
     conv = conversation_column(turns, conversation)
     n = _partitions(turns, partitions)
-    needed = turns.select(conv, "turn_index", "speaker", "status", "reason", "findings", "declared_counterpart",
-                          "channel", "agent_id", "call_start", "outcome", "contact_id", "contact_key")  # not the texts
-    calls = _by_group(needed.filter(F.col(f"`{conv}`").isNotNull()), conv, ["turn_index"],
-                      lambda g: W.call_rows(g, conv), _call_schema(conv, False), n)
+    calls = _calls(turns, conv)
     per_contact = F.coalesce(F.col("contact_key"), F.concat(F.lit("call:"), F.col(f"`{conv}`")))
-    scored = _call_schema(conv, True)
+    scored = _call_schema(conv)
     return _by_group(calls.withColumn("__tc_contact", per_contact), "__tc_contact", ["call_start", conv],
                      lambda g: W.scored_call_rows(g, spec, conv), scored, n)
 

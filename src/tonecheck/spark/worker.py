@@ -386,8 +386,6 @@ def check_conversation_rows(g: Rows, spec: Spec, names: Names) -> Rows:
 
 # -- calls, contact policy, scores, aggregates ------------------------------------------------------------
 
-CALL_COLUMNS = ("status", "error", "counterpart", "channel", "agent_id", "call_start", "outcome", "contact_id",
-                "contact_key", "turns", "findings")
 SCORED_COLUMNS = ("status", "error", "counterpart", "channel", "agent_id", "call_start", "outcome", "contact_id",
                   "turns", "findings", "score", "critical", "passed", "deductions", "warnings")
 
@@ -397,24 +395,6 @@ def _dicts(v: Any) -> list[dict[str, Any]]:
     if v is None:
         return []
     return [dict(x) for x in v]
-
-
-def call_rows(g: Rows, conv: str) -> Rows:
-    """One conversation's turn rows -> its call row: status, metadata and every turn finding."""
-    status, reasons = g["status"], g["reason"]
-    bad = [i for i, s in enumerate(status) if s not in ("ok", "metadata")]
-    err = next((reasons[i] for i in bad if status[i] == "error"), reasons[bad[0]] if bad else None)
-    findings: list[dict[str, Any]] = []
-    turns = 0
-    for t, sp, fs, st in zip(g["turn_index"], g["speaker"], g["findings"], status):
-        if st == "ok":
-            turns += 1
-            findings.extend({"turn": int(t), "speaker": sp, **f} for f in _dicts(fs))
-    ok = not bad
-    row = {conv: g[conv][0], "status": "ok" if ok else "error", "error": err,
-           "counterpart": g["declared_counterpart"][0], "turns": turns if ok else 0, "findings": findings if ok else [],
-           **{k: g[k][0] for k in ("channel", "agent_id", "call_start", "outcome", "contact_id", "contact_key")}}
-    return {k: [v] for k, v in row.items()}
 
 
 def scored_call_rows(g: Rows, spec: Spec, conv: str) -> Rows:
