@@ -288,11 +288,11 @@ def test_job_parquet_in_results_out_equal_batch(spark, corpus, tmp_path, capsys)
     convs, rows, d = corpus
     some = [r for r in rows if r["conversation_id"].startswith(("CALL-00000", "CALL-00001", "ATT-0", "ex-calls"))]
     src = tmp_path / "in.parquet"
-    pd.DataFrame(some, columns=COLS).to_parquet(src)
+    pd.DataFrame(some, columns=COLS).assign(dt="2026-11-28").to_parquet(src)
     (tmp_path / "rows.jsonl").write_text("\n".join(json.dumps({k: v for k, v in r.items() if v is not None},
                                                               ensure_ascii=False) for r in some), encoding="utf-8")
     out = tmp_path / "qa"
-    argv = [str(src), "-o", str(out), "--keep", "conversation_id", "--partitions", "2"]
+    argv = [str(src), "-o", str(out), "--partition-by", "dt", "--output-partitions", "1", "--partitions", "2"]
     old = sys.argv
     sys.argv = ["tonecheck.spark", *argv]
     try:
@@ -311,6 +311,8 @@ def test_job_parquet_in_results_out_equal_batch(spark, corpus, tmp_path, capsys)
     for name in ("turns", "calls", "agents", "rules", "contact"):
         assert spark.read.parquet(str(out / name)).count() > 0, name
     assert spark.read.parquet(str(out / "turns")).filter("text like '%13912345678%'").count() == 0
+    assert [p.name for p in (out / "turns").glob("dt=*")] == ["dt=2026-11-28"]
+    assert len(list((out / "calls").glob("*.parquet"))) == 1
 
     assert job.main([str(src), "-o", str(out)], spark=spark) == 2           # exists, no --overwrite
     assert "already exists (use --overwrite)" in capsys.readouterr().err

@@ -352,9 +352,13 @@ def run_summary(turns: DataFrame, calls: DataFrame) -> dict[str, Any]:
         F.sum(F.col("passed").cast("long")).alias("passed"), F.sum(F.col("critical").cast("long")).alias("critical"),
         F.sum(F.exists("findings", lambda f: f["category"] != "risk").cast("long")).alias("with_violations"),
     ).first()
-    f = calls.select(F.explode("findings").alias("f")).select("f.category", "f.severity")
-    by_cat = {r["category"]: r["count"] for r in f.groupBy("category").count().collect()}
-    by_sev = {r["severity"]: r["count"] for r in f.filter(F.col("category") != "risk").groupBy("severity").count().collect()}
+    counts = (calls.select(F.explode("findings").alias("f")).groupBy("f.category", "f.severity").count().collect())
+    by_cat: dict[str, int] = {}
+    by_sev: dict[str, int] = {}
+    for r in counts:
+        by_cat[r["category"]] = by_cat.get(r["category"], 0) + r["count"]
+        if r["category"] != "risk":
+            by_sev[r["severity"]] = by_sev.get(r["severity"], 0) + r["count"]
     rows = {r["status"]: r["count"] for r in turns.groupBy("status").count().collect()}
     return {
         "conversations": {"total": c["total"], "ok": c["ok"] or 0, "error": c["error"] or 0},

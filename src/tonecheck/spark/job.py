@@ -47,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--output-partitions", type=int, metavar="N", help="files per output table (a shuffle; the check "
                      "keeps its own parallelism)")
     out.add_argument("--partition-by", action="append", default=[], metavar="COL",
-                     help="partition the turns and calls outputs by this kept column (e.g. a date), repeatable")
+                     help="write the turns (or utterances) output in Hive-style directories by this input "
+                     "column (e.g. a date; it is kept), repeatable")
     col = p.add_argument_group("columns (default: tonecheck.toml [columns], then the batch command's header names)")
     for name in ("conversation", "order", "speaker", "text", "counterpart", "channel", "start", "end", "agent-id",
                  "call-start", "contact-id", "outcome"):
