@@ -33,6 +33,9 @@ def spark():
                    .config("spark.sql.shuffle.partitions", "4").config("spark.default.parallelism", "2")
                    .config("spark.sql.session.timeZone", "UTC")
                    .config("spark.sql.execution.arrow.maxRecordsPerBatch", "256")   # groups cut across batches
+                   # tiny data: planning and code generation cost more than they save
+                   .config("spark.sql.adaptive.enabled", "false").config("spark.sql.codegen.wholeStage", "false")
+                   .config("spark.sql.execution.arrow.pyspark.enabled", "true")       # createDataFrame(pandas)
                    .config("spark.python.daemon.module", "tonecheck.spark_daemon").getOrCreate())
     except Exception as exc:  # a broken Java install: say so instead of erroring every test
         pytest.skip(f"Spark could not start: {str(exc).splitlines()[0][:200]}")

@@ -296,8 +296,10 @@ def agent_summary(calls: DataFrame, conversation: str | None = None) -> DataFram
     def agent(pdf: pd.DataFrame) -> pd.DataFrame:
         return W.agent_frame(pdf, conv)
 
-    return (calls.filter(F.col("status") == "ok").groupBy(F.coalesce(F.col("agent_id"), F.lit("")))
-            .applyInPandas(agent, schema))
+    lean = F.transform("findings", lambda f: F.struct(f["category"].alias("category"), f["severity"].alias("severity")))
+    return (calls.filter(F.col("status") == "ok")
+            .select(conv, "status", "agent_id", "score", "critical", "passed", lean.alias("findings"))
+            .groupBy(F.coalesce(F.col("agent_id"), F.lit(""))).applyInPandas(agent, schema))
 
 
 def rule_summary(calls: DataFrame, conversation: str | None = None) -> DataFrame:
