@@ -1,5 +1,4 @@
-"""The Spark job: read transcripts (Parquet / CSV / JSON paths or a table), check them, write
-results and QA summaries.
+"""The Spark job: check transcripts from Parquet / CSV / JSON paths or a table; write results and QA summaries.
 
     python -m tonecheck.spark calls.parquet -o qa/2026-11-28 --conversation call_id --order seq
     spark-submit --master yarn "$(python -c 'import tonecheck.spark.job as j; print(j.__file__)')" \\
@@ -191,6 +190,9 @@ def run(spark: Any, args: argparse.Namespace) -> dict[str, Any]:
     from tonecheck.spark import frames as Fr
 
     t0 = time.perf_counter()
+    for opt in ("partitions", "max_turns", "output_partitions"):
+        if getattr(args, opt) is not None and getattr(args, opt) < 1:
+            raise JobError(f"--{opt.replace('_', '-')} must be at least 1")
     cfg = _config(args)
     sink = Sink(spark, args)
     df = read_input(spark, args)
