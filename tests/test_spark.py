@@ -220,6 +220,23 @@ def test_bad_rows_become_status_rows_and_big_calls_pass(spark):
     assert small[0]["reason"] == "conversation has more than 2 rows; the limit is 2"
 
 
+def test_timestamp_call_start_is_local_time_in_the_configured_offset(spark):
+    """A TIMESTAMP call_start is an instant: 15:30 UTC is 23:30 at +08:00, a night call, whatever the
+    session time zone (UTC in the tests)."""
+    import datetime as dt
+
+    import pandas as pd
+
+    at = dt.datetime(2026, 11, 28, 15, 30, tzinfo=dt.timezone.utc)
+    pdf = pd.DataFrame({"cid": ["n1", "n1"], "seq": [0, 1], "role": ["坐席", "客户"],
+                        "text": ["您好，请问是王先生吗？", "是我。"], "ts": [at, at]})
+    df = spark.createDataFrame(pdf)
+    assert df.schema["ts"].dataType.typeName() == "timestamp"
+    call = tcs.score_calls(tcs.check_conversations(df, "cid", "seq", "role", "text", call_start="ts")).first()
+    assert [f["subtype"] for f in call["findings"]] == ["contact.night_call"]
+    assert "23:30" in call["findings"][0]["explanation"]
+
+
 def test_check_utterances_rows_and_team_lexicon(spark):
     """Each row on its own: labels mapped, bad rows as status rows, findings equal check();
     a team lexicon reaches the executors; each Python worker built its checker once."""

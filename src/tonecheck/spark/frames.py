@@ -1,8 +1,9 @@
 """The DataFrame functions: plans that run :mod:`tonecheck.spark.worker` on the executors.
 
-Everything is vectorised with Arrow (``mapInPandas`` for independent rows, ``applyInPandas``
-for a conversation, a contact, an agent or a rule); there is no row-at-a-time UDF. Nothing
-runs until an action (a write, a count): these functions only build plans.
+Everything is vectorised with Arrow: ``mapInPandas`` over single rows, and over rows gathered and
+sorted by conversation or by contact (handed to Python per Arrow batch); ``applyInPandas`` for the
+few, small agent and rule groups; Spark SQL where no tonecheck logic is involved. There is no
+row-at-a-time UDF. Nothing runs until an action (a write, a count): these functions build plans.
 """
 from __future__ import annotations
 
