@@ -338,9 +338,11 @@ def test_job_parquet_in_results_out_equal_batch(spark, corpus, tmp_path, capsys)
     assert err.startswith("tonecheck.spark: error: --speaker nope: no such column") and "\n" not in err
 
     spark.read.parquet(str(src)).createOrReplaceTempView("ods_utterances")
-    assert job.main(["--table", "ods_utterances", "--save-tables", "qa_day", "--partitions", "2",
-                         "--mode", "utterances", "--keep", "conversation_id"], spark=spark) == 0
-    assert spark.table("qa_day_utterances").count() == len(some)
+    assert job.main(["--table", "ods_utterances", "--where", "conversation_id like 'CALL%'", "--save-tables", "qa_day",
+                     "--partitions", "2", "--mode", "utterances", "--keep", "conversation_id"], spark=spark) == 0
+    assert spark.table("qa_day_utterances").count() == sum(r["conversation_id"].startswith("CALL") for r in some)
+    assert job.main(["--table", "ods_utterances", "--where", "nope = 1", "--save-tables", "qa_x"], spark=spark) == 2
+    assert "--where 'nope = 1'" in capsys.readouterr().err
     spark.sql("DROP TABLE IF EXISTS qa_day_utterances")
 
 

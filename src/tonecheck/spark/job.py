@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="*", metavar="PATH", help="Parquet / CSV / JSON files or directories")
     p.add_argument("--table", help="read this table (Hive metastore / catalog) instead of paths")
     p.add_argument("--format", choices=FORMATS, help="input format (default: by extension; directories: parquet)")
+    p.add_argument("--where", metavar="SQL", help="check only the rows matching this condition, e.g. one day's "
+                   "partition: \"dt = '2026-11-28'\"")
     out = p.add_argument_group("output")
     out.add_argument("-o", "--output", help="output directory (any Hadoop file system: hdfs://, s3a://, file://)")
     out.add_argument("--save-tables", metavar="PREFIX", help="write tables PREFIX_turns, PREFIX_calls, … instead")
@@ -91,6 +93,17 @@ def _format(args: argparse.Namespace) -> str:
 
 
 def read_input(spark: Any, args: argparse.Namespace) -> Any:
+    df = _read(spark, args)
+    if args.where:
+        try:
+            df = df.where(args.where)
+            df.schema                               # analysed now: a bad condition is a usage error
+        except Exception as exc:
+            raise JobError(f"--where {args.where!r}: {str(exc).splitlines()[0][:200]}") from None
+    return df
+
+
+def _read(spark: Any, args: argparse.Namespace) -> Any:
     if args.table:
         if args.inputs:
             raise JobError("give input paths or --table, not both")
