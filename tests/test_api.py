@@ -69,8 +69,14 @@ def test_customer_text_yields_only_risk():
     assert r.rewrite == r.text
 
 
-def test_lone_surrogates_are_tolerated():
-    r = tonecheck.check("a\udc80b你个傻逼")
-    assert r.text == "a\udc80b你个傻逼"
-    for f in r.findings:
-        assert r.text[f.start:f.end] == f.text
+def test_lone_surrogates_are_rejected_with_their_place():
+    """One policy at every boundary: an unpaired surrogate is an InputError naming where it is
+    (it used to pass and give a result that model_dump_json() could not serialise)."""
+    with pytest.raises(tonecheck.InputError, match=r"U\+DC80\) at index 1"):
+        tonecheck.check("a\udc80b你个傻逼")
+    conv = {"id": "c\ud800", "utterances": [{"speaker": "agent", "text": "您好"}]}
+    with pytest.raises(tonecheck.InputError, match="^id holds"):
+        tonecheck.check_conversation(conv)
+    conv = {"id": "c1", "utterances": [{"speaker": "agent", "text": "您好"}, {"speaker": "agent", "text": "\ud800"}]}
+    with pytest.raises(tonecheck.InputError, match=r"^utterances\[1\]: text holds"):
+        tonecheck.check_conversation(conv)

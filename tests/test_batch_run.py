@@ -264,8 +264,9 @@ def test_stdin_still_works(capsys, monkeypatch):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("delay", [1.5, 4.5])       # while loading the lexicons, and while checking
-def test_real_ctrl_c_on_a_parallel_run(tmp_path, delay):
+@pytest.mark.parametrize("delay,second", [(1.5, None), (3.0, None), (3.0, 0.05), (3.0, 0.3)])
+def test_real_ctrl_c_on_a_parallel_run(tmp_path, delay, second):
+    """Loading, then checking; then a second Ctrl-C soon after the first must not lose the report."""
     import os
     import signal
     import subprocess
@@ -275,7 +276,7 @@ def test_real_ctrl_c_on_a_parallel_run(tmp_path, delay):
     from gen_corpus import write_corpus
 
     corpus = tmp_path / "corpus"
-    write_corpus(corpus, 4000)
+    write_corpus(corpus, 8000)
     n_files = sum(1 for p in corpus.rglob("*") if p.is_file())
     out = tmp_path / "r.json"
     p = subprocess.Popen([sys.executable, "-m", "tonecheck.cli", "check", str(corpus), "-o", str(out), "--jobs", "2",
@@ -285,6 +286,12 @@ def test_real_ctrl_c_on_a_parallel_run(tmp_path, delay):
 
     time.sleep(delay)
     os.killpg(p.pid, signal.SIGINT)          # what a terminal does: the whole process group
+    if second is not None:
+        time.sleep(second)
+        try:
+            os.killpg(p.pid, signal.SIGINT)
+        except ProcessLookupError:
+            pass
     _, err = p.communicate(timeout=120)
     if p.returncode in (0, 1):
         pytest.skip("the run finished before the signal arrived")

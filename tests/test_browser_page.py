@@ -48,7 +48,7 @@ pytestmark = [
 ]
 
 # Obvious violations, in our own words: an insult, then a threat of violence.
-DRAFT = "你个傻逼，赶紧还钱，再不还钱我弄死你"
+DRAFT = "你个傻逼！赶紧还钱，再不还钱我弄死你"  # the insult its own sentence: its own fix (see the covered case below)
 DRAFT_PHONE = "王先生，你个傻逼，欠的八千块今天必须还，不然我弄死你"
 TIMEOUT = 10
 

@@ -52,3 +52,19 @@ def test_every_bundled_regex_compiles_fully():
     for c in CHECKER.engine.compiled:
         for rx in (*c.regexes, *c.unless, *c.requires, *c.cues):
             assert rx.get().pattern == rx.pattern
+
+
+def test_no_bundled_pattern_can_backtrack_catastrophically():
+    """The same static check team lexicons get at load time, on every expanded bundled pattern."""
+    from tonecheck.regex_safety import catastrophic
+
+    bad = []
+    for c in CHECKER.engine.compiled:
+        for rx in (*c.regexes, *c.unless, *c.requires, *c.cues):
+            if why := catastrophic(rx.pattern):
+                bad.append(f"{c.rule.id}: {why}")
+    for sig, pats, unless in CHECKER._signals:
+        for rx in (*pats, *unless):
+            if why := catastrophic(rx.pattern):
+                bad.append(f"signal {sig.id}: {why}")
+    assert not bad, "\n".join(bad)

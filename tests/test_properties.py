@@ -23,9 +23,15 @@ def _check_invariants(text: str, res: tonecheck.CheckResult) -> None:
     assert res.text == text
     prev = (-1, -1)
     seen = set()
+    fixes = sorted((f.fix_start, f.fix_end) for f in res.findings if f.fix_end > f.fix_start)
+    assert all(a[1] <= b[0] for a, b in zip(fixes, fixes[1:])), f"fixes overlap: {fixes}"
     for f in res.findings:
         assert 0 <= f.start < f.end <= len(text)
-        assert 0 <= f.fix_start <= f.start and f.end <= f.fix_end <= len(text)
+        if f.fix_end > f.fix_start:
+            assert 0 <= f.fix_start <= f.start and f.end <= f.fix_end <= len(text)
+        else:  # its fix is part of a wider one, which starts here and overlaps its span
+            assert f.suggestion == ""
+            assert any(s == f.fix_start and s < f.end and f.start < e for s, e in fixes)
         assert f.text == text[f.start:f.end]
         assert (f.start, f.end) >= prev
         prev = (f.start, f.end)

@@ -215,16 +215,37 @@ class _SlowChecker:
         return self._real.check_conversation(*a, **k)
 
 
-def test_request_timeout_is_504_json():
-    # Drafts up to INLINE_CHARS are checked on the event loop (they finish in milliseconds);
-    # longer texts and conversations run under the timeout.
-    c = TestClient(create_app(_SlowChecker(tonecheck.default_checker()), Settings(timeout_s=0.05)))
-    long_text = (ABUSIVE + "。") * (server.INLINE_CHARS // len(ABUSIVE) + 1)
-    r = c.post("/v1/check", json={"text": long_text})
-    assert r.status_code == 504 and r.json()["error"]["code"] == "timeout"
-    r = c.post("/v1/conversations", json={"utterances": [{"speaker": "agent", "text": long_text}]})
-    assert r.status_code == 504
-    assert c.post("/v1/check", json={"text": ABUSIVE}).status_code == 200
+class _HangingChecker(_SlowChecker):
+    """A check that ignores its deadline on texts containing HANG (a stand-in for a runaway pattern)."""
+
+    def check(self, text, **k):
+        if "HANG" in text:
+            time.sleep(1.5)
+        return self._real.check(text, **k)
+
+
+def test_a_timed_out_check_does_not_block_the_next_one():
+    """After a 504 the lane gets a fresh thread: the next draft does not wait for the hung check."""
+    c = TestClient(create_app(_HangingChecker(tonecheck.default_checker()), Settings(timeout_s=0.2)))
+    for text in ("HANG 短稿", "HANG " + "长" * 3000):  # the fast lane and the slow lane
+        t0 = time.perf_counter()
+        r = c.post("/v1/check", json={"text": text})
+        assert r.status_code == 504 and r.json()["error"]["code"] == "timeout"
+        assert time.perf_counter() - t0 < 1.0
+        t0 = time.perf_counter()
+        assert c.post("/v1/check", json={"text": ABUSIVE}).status_code == 200
+        assert c.post("/v1/check", json={"text": "长" * 3000}).status_code == 200
+        assert time.perf_counter() - t0 < 1.0, "a draft waited for the check that timed out"
+
+
+def test_conversation_deadline_truncates_instead_of_running_on():
+    """A conversation longer than its budget returns every turn: the unchecked ones marked truncated."""
+    conv = {"id": "c", "utterances": [{"speaker": "agent", "text": ABUSIVE}] * 50}
+    res = tonecheck.default_checker().check_conversation(conv, deadline_s=1e-9)
+    assert len(res.utterances) == 50 and all(u.truncated for u in res.utterances)
+    assert all(u.findings == [] and u.rewrite == u.text for u in res.utterances)
+    full = tonecheck.default_checker().check_conversation(conv)
+    assert not any(u.truncated for u in full.utterances) and full.utterances[0].findings
 
 
 def test_settings_from_environment():
@@ -236,6 +257,25 @@ def test_settings_from_environment():
     assert Settings.from_env({}) == Settings()
     with pytest.raises(SystemExit):
         Settings.from_env({"TONECHECK_TIMEOUT_S": "soon"})
+
+
+@pytest.mark.parametrize("env,message", [
+    ({"TONECHECK_API_KEYS": " , "}, "holds no key"),        # used to switch authentication off
+    ({"TONECHECK_API_KEY": ","}, "holds no key"),
+    ({"TONECHECK_TIMEOUT_S": "nan"}, "positive number"),
+    ({"TONECHECK_TIMEOUT_S": "-1"}, "positive number"),
+    ({"TONECHECK_TIMEOUT_S": "inf"}, "positive number"),
+    ({"TONECHECK_MAX_BODY_BYTES": "0"}, "positive number"),
+    ({"TONECHECK_MAX_UTTERANCES": "2.5"}, "whole number"),
+    ({"TONECHECK_BODY_TIMEOUT_S": "0"}, "positive number"),
+])
+def test_bad_settings_refuse_to_start(env, message):
+    with pytest.raises(SystemExit, match=message):
+        Settings.from_env(env)
+
+
+def test_an_empty_key_setting_means_no_authentication():
+    assert Settings.from_env({"TONECHECK_API_KEYS": ""}).api_keys == ()
 
 
 # -- access control ---------------------------------------------------------------------------
@@ -253,6 +293,52 @@ def test_api_key_required_when_configured():
     # The page and the health check stay reachable; the page asks for the key.
     assert c.get("/healthz").json()["api_key_required"] is True
     assert c.get("/").status_code == 200
+
+
+def test_key_is_checked_before_the_body():
+    """An unauthenticated caller gets 401, never validation details about what it sent."""
+    c = make_client(api_keys=("k1",))
+    for body in (b"{not json", b'{"text": 5, "role": "nobody"}', b"[]"):
+        r = c.post("/v1/check", content=body, headers={"Content-Type": "application/json"})
+        assert r.status_code == 401 and "details" not in r.json()["error"]
+    r = c.post("/v1/conversations", content=b'{"utterances": "x"}', headers={"Content-Type": "application/json"})
+    assert r.status_code == 401
+
+
+def test_a_body_that_is_not_json_is_415(client):
+    r = client.post("/v1/check", content="你好".encode(), headers={"Content-Type": "text/plain"})
+    assert r.status_code == 415 and r.json()["error"]["code"] == "unsupported_media_type"
+    r = client.post("/v1/check", content=b'{"text": "x"}')  # no content type at all
+    assert r.status_code == 415
+    r = client.post("/v1/check", content=b'{"text": "x"}', headers={"Content-Type": "application/json; charset=utf-8"})
+    assert r.status_code == 200
+
+
+def test_refused_cors_preflight_is_json():
+    c = make_client(cors_origins=("https://crm.example",))
+    r = c.options("/v1/check", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+    assert r.status_code == 400
+    assert r.headers["content-type"].startswith("application/json")
+    assert r.json()["error"]["code"] == "cors_refused"
+
+
+def test_surrogate_in_a_conversation_id_is_422_not_500(client):
+    body = b'{"id": "c\\ud800", "utterances": [{"speaker": "agent", "text": "hi"}]}'
+    r = client.post("/v1/conversations", content=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == 422 and "surrogate" in r.json()["error"]["message"]
+
+
+def test_access_log_masks_identifiers_in_query_strings():
+    from tonecheck.server import MaskedAccessLog
+
+    rec = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+                            ("127.0.0.1:5000", "GET", "/v1/rules?phone=13812345678&who=%E4%B8%80%E4%B8%89%E5%85%AB"
+                             "%E9%9B%B6%E9%9B%B6%E4%B8%80%E4%BA%8C%E4%B8%89%E5%9B%9B%E4%BA%94%E5%85%AD", "1.1", 200),
+                            None)
+    assert MaskedAccessLog().filter(rec)
+    line = rec.getMessage()
+    assert "13812345678" not in line and "*******5678" in line
+    assert "一三八零零一二三四五六" not in line and "三四五六" in line
 
 
 def test_cors_closed_by_default(client):
@@ -394,3 +480,85 @@ def test_random_bodies_and_texts_never_500(client):
             assert r.json()["error"]["code"]
 
     run()
+
+
+# -- a real server: body read timeout, health while a long check runs -----------------------
+
+@pytest.fixture()
+def live_server():
+    """uvicorn in a thread on a free loopback port; yields (port, settings setter)."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    started = []
+
+    def start(app):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+        th = threading.Thread(target=srv.run, daemon=True)
+        th.start()
+        for _ in range(200):
+            if srv.started:
+                break
+            time.sleep(0.02)
+        started.append((srv, th))
+        return port
+
+    yield start
+    for srv, th in started:
+        srv.should_exit = True
+        th.join(timeout=5)
+
+
+def test_a_stalled_upload_gets_408_and_the_connection_is_closed(live_server):
+    import socket
+
+    port = live_server(create_app(settings=Settings(body_timeout_s=0.3)))
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(b"POST /v1/check HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: 100\r\n\r\n{\"text\": ")  # ... and then nothing more
+        t0 = time.perf_counter()
+        data = b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        assert time.perf_counter() - t0 < 3
+    assert data.startswith(b"HTTP/1.1 408") and b"body_timeout" in data
+
+
+def test_health_answers_while_a_long_check_runs(live_server):
+    """No check runs on the event loop: /healthz stays quick while the slow lane is busy."""
+    import http.client
+    import json as _json
+    import threading
+
+    port = live_server(create_app(_HangingChecker(tonecheck.default_checker()), Settings(timeout_s=5)))
+    done = []
+
+    def slow():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("POST", "/v1/check", _json.dumps({"text": "HANG " + "长" * 3000}),
+                     {"Content-Type": "application/json"})
+        done.append(conn.getresponse().status)
+
+    th = threading.Thread(target=slow)
+    th.start()
+    time.sleep(0.2)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    for path, body in (("/healthz", None), ("/v1/check", _json.dumps({"text": ABUSIVE}))):
+        t0 = time.perf_counter()
+        if body is None:
+            conn.request("GET", path)
+        else:
+            conn.request("POST", path, body, {"Content-Type": "application/json"})
+        r = conn.getresponse()
+        r.read()
+        assert r.status == 200 and time.perf_counter() - t0 < 0.5, path
+    th.join()
+    assert done == [200]

@@ -21,7 +21,7 @@ from tonecheck import spark as tcs  # noqa: E402
 from tonecheck.batch import RunOptions, run_batch  # noqa: E402
 from tonecheck.batch.config import BatchConfig  # noqa: E402
 from tonecheck.batch.readers import read_path  # noqa: E402
-from tonecheck.cli import mask_result  # noqa: E402
+from tonecheck.pii import mask_result  # noqa: E402
 from tonecheck.models import Conversation  # noqa: E402
 from tonecheck.spark import job, worker as W  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""Command line: ``tonecheck check|draft|rules|schema|serve``.
+"""Command line: ``tonecheck check|draft|rules|schema|serve|stats|feedback|users|runs``.
 
 Exit codes: 0 no violation at or above --fail-on, 1 there is one, 2 usage or
 input error (one line on stderr naming the file and the problem).
@@ -12,23 +12,14 @@ from pathlib import Path
 from typing import Sequence
 
 from . import __version__
-from .checker import Checker, InputError
+from .checker import Checker, ConfigError, InputError
 from .lexicon import LexiconError
 from .models import CheckResult, ConversationResult, Finding, Severity
-from .pii import mask_span_preserving, mask_text_preserving
+from .pii import mask_result
 from .readers import ReadError
 
 EXIT_OK, EXIT_VIOLATION, EXIT_ERROR = 0, 1, 2
 _SPEAKER_ZH = {"agent": "坐席", "customer": "客户"}
-
-
-def _checker(lexicons: list[str]) -> Checker:
-    """The cached default checker unless extra lexicons are asked for."""
-    if not lexicons:
-        from . import default_checker
-
-        return default_checker()
-    return Checker(lexicons)
 
 
 class CliError(Exception):
@@ -43,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     try:
         return args.func(args)
-    except (CliError, InputError, LexiconError, ReadError) as exc:
+    except (CliError, ConfigError, InputError, LexiconError, ReadError) as exc:
         print(f"tonecheck: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
@@ -51,6 +42,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+
+
+def _setting_args(sp: argparse.ArgumentParser) -> None:
+    """Role, listener and channel, with the library's and the HTTP API's defaults."""
+    sp.add_argument("--role", choices=["agent", "customer"], default="agent")
+    sp.add_argument("--counterpart", choices=["debtor", "third_party", "unknown"], default="unknown",
+                    help="who listens (default: unknown, as in the library and the HTTP API)")
+    sp.add_argument("--channel", choices=["call", "visit", "sms"], default="call")
+
+
+def _config_args(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--config", metavar="FILE", help="config file (default: ./tonecheck.toml or pyproject.toml)")
+    sp.add_argument("--no-config", action="store_true", help="ignore config files in the current directory")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--fail-on", choices=["low", "medium", "high"], default="low",
                         help="exit 1 when a violation at or above this severity is found (default: low)")
         sp.add_argument("--show-pii", action="store_true", help="print identifiers unmasked (default: masked)")
+        sp.add_argument("--no-model", action="store_true",
+                        help="rules only: leave the trained model out (default: rules and model)")
 
     c = sub.add_parser("check", help="check transcripts (JSON, JSONL, CSV/TSV, text, SRT, xlsx; files or directories; - for stdin)")
     c.add_argument("paths", nargs="+", metavar="PATH")
@@ -74,12 +80,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("draft", help="check one message draft and print the rewrite")
     d.add_argument("text", nargs="?", help="the draft (default: read stdin)")
-    d.add_argument("--role", choices=["agent", "customer"], default="agent")
-    d.add_argument("--counterpart", choices=["debtor", "third_party", "unknown"], default="debtor")
-    d.add_argument("--channel", choices=["call", "visit", "sms"], default="sms")
+    _setting_args(d)
     d.add_argument("--format", choices=["text", "json"], default="text")
     common(d)
+    _config_args(d)
     d.set_defaults(func=cmd_draft)
+
+    e = sub.add_parser("explain", help="why a text is (or is not) flagged: the rules' and the model's evidence")
+    e.add_argument("text", nargs="?", help="the text (default: read stdin)")
+    _setting_args(e)
+    e.add_argument("--lexicon", action="append", default=[], metavar="DIR", help="extra lexicon directory (repeatable)")
+    e.add_argument("--show-pii", action="store_true", help="print identifiers unmasked (default: masked)")
+    _config_args(e)
+    e.set_defaults(func=cmd_explain, no_model=False)
 
     s = sub.add_parser("schema", help="print the JSON Schema of the results")
     s.set_defaults(func=cmd_schema)
@@ -98,14 +111,19 @@ def build_parser() -> argparse.ArgumentParser:
                     help="lexicon directories (default: the config's lexicons, else the bundled ones)")
     rt.set_defaults(func=cmd_rules_test)
     for sp in (rl, rs, rt):
-        sp.add_argument("--config", metavar="FILE", help="config file (default: ./tonecheck.toml or pyproject.toml)")
-        sp.add_argument("--no-config", action="store_true", help="ignore config files in the current directory")
+        _config_args(sp)
 
     sv = sub.add_parser("serve", help="run the HTTP service (needs tonecheck[server])")
     sv.add_argument("--host", default="127.0.0.1")
     sv.add_argument("--port", type=int, default=8000)
     sv.add_argument("--workers", type=int, default=1)
+    sv.add_argument("--store", metavar="URL", default=None,
+                    help="results store: adds the review page /review and its API (see docs/review.md)")
     sv.set_defaults(func=cmd_serve)
+
+    from .store.commands import add_store_commands   # stats, feedback, users, runs (lazy imports inside)
+
+    add_store_commands(sub)
     return p
 
 
@@ -123,11 +141,25 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 # -- draft ------------------------------------------------------------------------------------
 
+def _configured_checker(args: argparse.Namespace) -> Checker:
+    """The checker ``check`` would use: the config file (tonecheck.toml / [tool.tonecheck]), --lexicon, --no-model."""
+    from .batch.command import UsageError, config_from_args
+    from .batch.runner import build_checker
+
+    try:
+        cfg = config_from_args(args)
+    except UsageError as exc:
+        raise CliError(str(exc)) from None
+    if getattr(args, "no_model", False):
+        cfg.model = False
+    return build_checker(cfg)
+
+
 def cmd_draft(args: argparse.Namespace) -> int:
     text = args.text if args.text is not None else sys.stdin.read().strip()
     if not text:
         raise CliError("draft: empty text")
-    checker = _checker(args.lexicon)
+    checker = _configured_checker(args)
     res = checker.check(text, role=args.role, counterpart=args.counterpart, channel=args.channel)
     if not args.show_pii:
         res = mask_result(res)
@@ -138,6 +170,19 @@ def cmd_draft(args: argparse.Namespace) -> int:
         print(f"建议改写：{res.rewrite}" if res.violations else "未发现违规。")
     threshold = Severity(args.fail_on).rank
     return EXIT_VIOLATION if any(f.severity.rank >= threshold for f in res.violations) else EXIT_OK
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    """Both detectors' evidence for one text: what each rule and the model saw, above and below threshold."""
+    from .explain import explain
+
+    text = args.text if args.text is not None else sys.stdin.read().strip()
+    if not text:
+        raise CliError("explain: empty text")
+    checker = _configured_checker(args)
+    print(explain(checker, text, role=args.role, counterpart=args.counterpart, channel=args.channel,
+                  show_pii=args.show_pii))
+    return EXIT_OK
 
 
 # -- rendering --------------------------------------------------------------------------------
@@ -162,19 +207,6 @@ def render_result(res: CheckResult, prefix: str = "") -> str:
         if f.suggestion and f.is_violation:
             lines.append(f"      建议：{f.suggestion}")
     return "\n".join(lines)
-
-
-# -- masking ----------------------------------------------------------------------------------
-
-def mask_result(res: CheckResult) -> CheckResult:
-    """Copy of ``res`` with identifiers masked; lengths and offsets are kept."""
-    chars = list(mask_text_preserving(res.text))
-    for f in res.findings:
-        if f.subtype == "privacy.pii_exposure":
-            chars[f.start:f.end] = mask_span_preserving(res.text[f.start:f.end])
-    text = "".join(chars)
-    findings = [f.model_copy(update={"text": text[f.start:f.end]}) for f in res.findings]
-    return res.model_copy(update={"text": text, "findings": findings, "rewrite": mask_text_preserving(res.rewrite)})
 
 
 # -- schema, rules, serve ---------------------------------------------------------------------
@@ -259,7 +291,8 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
             raise CliError(f"{d}: not a directory")
     from .batch.runner import cached_checker
 
-    checker = cached_checker(dirs, allow=cfg.allow)
+    # The config's rule selection counts: a team that replaces a rule by its own version disables the original.
+    checker = cached_checker(dirs, enable=cfg.enable, disable=cfg.disable, allow=cfg.allow)
     own = {r.id for r in checker.lexicon.rules if not dirs or any(
         str(Path(checker.lexicon.sources[r.id]).resolve()).startswith(str(Path(d).resolve())) for d in dirs)}
     failures = run_rule_examples(checker, only=own)
@@ -274,7 +307,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from .server import run
     except ImportError as exc:
         raise CliError(f"the server needs extra packages: pip install 'tonecheck[server]' ({exc.name} missing)") from None
-    run(host=args.host, port=args.port, workers=args.workers)
+    if args.store:
+        from .store.commands import check_store_url
+
+        problem = check_store_url(args.store)
+        if problem:
+            raise CliError(problem)
+    run(host=args.host, port=args.port, workers=args.workers, **({"store": args.store} if args.store else {}))
     return EXIT_OK
 
 

@@ -10,28 +10,39 @@ from __future__ import annotations
 
 import bisect
 import re
+import time
 import warnings
 from dataclasses import dataclass
-from typing import Iterable
+from typing import TYPE_CHECKING, Callable, Iterable, NamedTuple
 
 import ahocorasick_rs
 import regex
 
 from . import pii
 from .lexicon import Lexicon, expand_regex, expand_terms
-from .models import Category, Finding
+from .models import Category, Finding, Severity
 from .normalize import Normalized, normalize
-from .rewrite import apply_fixes, extract_facts, keep_facts, render, resolve_overlaps
+from .rewrite import Intervals, apply_fixes, extract_facts, keep_facts, render, resolve_overlaps, separate_fixes
+from .fusion import model_findings
 from .prefilter import required_literals
 from .rules import Rule
 from .tokenizer import Tokenizer, make_tokenizer
 
-REGEX_TIMEOUT_S = 0.05
-# Regex searches on longer texts run with the timeout; on short ones the cost
-# of a runaway pattern is bounded and the timeout's bookkeeping would triple
-# the regex time.
-TIMEOUT_ABOVE_CHARS = 300
+if TYPE_CHECKING:
+    from .model.detector import ModelDetector
+
+# One check's total time budget (seconds); past it the check returns what it
+# has found, with ``truncated`` set. Configurable per Checker.
+DEFAULT_DEADLINE_S = 2.0
+# Long texts are searched in chunks of this many characters (each sees this
+# much more text beyond its end, for look-aheads), with a deadline check
+# between chunks: one search can never run away with the budget.
+SEARCH_CHUNK = 2000
+SEARCH_OVERLAP = 400
 NEGATION_WINDOW = 8
+# Longest sentence and clause the engine looks at as one unit (see _split_long).
+MAX_SENTENCE_CHARS = 200
+MAX_CLAUSE_CHARS = 100
 _SENTENCE_END = frozenset("。！？!?；;\n\r")
 _CLAUSE_END = _SENTENCE_END | frozenset("，,：:、 \t")
 _CLAUSE_RX = regex.compile("[" + regex.escape("".join(_CLAUSE_END)) + "]")
@@ -61,14 +72,34 @@ FALLBACK = {
 }
 
 
+class DeadlineExceeded(Exception):
+    """A check ran out of its time budget (internal: the check returns a partial result)."""
+
+
+class Deadline:
+    """The moment one check must stop by (``time.monotonic`` seconds)."""
+
+    __slots__ = ("at",)
+
+    def __init__(self, seconds: float) -> None:
+        self.at = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        """Seconds left; raises DeadlineExceeded when none are."""
+        left = self.at - time.monotonic()
+        if left <= 0:
+            raise DeadlineExceeded
+        return left
+
+
 class _LazyRegex:
     """A pattern compiled on first use: most patterns never run in a process's life.
 
     Patterns written in the syntax Python's own ``re`` understands also get an
     ``re`` twin: on the big word-class alternations our lexicons use it runs
     three to five times faster than ``regex``. The ``regex`` form stays for
-    what only it can do: \\p{Han}, variable-width look-behind, and the
-    timeout that long texts run under.
+    what only it can do: \\p{Han} and variable-width look-behind; it runs with
+    the check's remaining time as its timeout.
     """
 
     __slots__ = ("pattern", "_rx", "_fast")
@@ -84,15 +115,43 @@ class _LazyRegex:
         return self._rx
 
     def fast(self) -> "re.Pattern | regex.Pattern":
-        """The quickest compiled form, for texts short enough to need no timeout."""
+        """The quickest compiled form (the stdlib twin when there is one)."""
         if self._fast is None:
             self._fast = _stdlib_compile(self.pattern) or self.get()
         return self._fast
 
-    def search(self, text: str, timeout: float | None):
-        if timeout is None:
-            return self.fast().search(text)
-        return self.get().search(text, timeout=timeout)
+    def finditer(self, text: str, lo: int, hi: int, deadline: Deadline):
+        """Matches in text[lo:hi], as ``finditer`` finds them, under the deadline.
+
+        Beyond one chunk the text is searched chunk by chunk (each allowed to
+        look SEARCH_OVERLAP characters past its end) with a deadline check in
+        between; a match found in a chunk's overlap is left to the next chunk,
+        which starts where the last match ended, as a plain scan would.
+        """
+        rx = self.fast()
+        timed = isinstance(rx, regex.Pattern)  # only `regex` takes a timeout; `re` twins are bounded by chunks
+
+        def scan(a: int, b: int):
+            left = deadline.remaining()
+            return rx.finditer(text, a, b, timeout=left) if timed else rx.finditer(text, a, b)
+
+        if hi - lo <= SEARCH_CHUNK + SEARCH_OVERLAP:
+            yield from scan(lo, hi)
+            return
+        pos = lo
+        while pos < hi:
+            stop = min(hi, pos + SEARCH_CHUNK)
+            nxt = stop
+            for m in scan(pos, min(hi, stop + SEARCH_OVERLAP)):
+                if m.start() >= stop:
+                    break
+                yield m
+                nxt = max(nxt, m.end())
+            pos = nxt
+
+    def search(self, text: str, deadline: Deadline, lo: int = 0, hi: int | None = None):
+        """The first match in text[lo:hi] or None, under the deadline."""
+        return next(self.finditer(text, lo, len(text) if hi is None else hi, deadline), None)
 
 
 def _stdlib_compile(pattern: str) -> "re.Pattern | None":
@@ -135,6 +194,15 @@ class _Tables:
     cued: frozenset[int]                           # rules that apply only if a context_cue matches the text
 
 
+class Run(NamedTuple):
+    """What one engine run gives back."""
+
+    findings: list[Finding]
+    rewrite: str
+    truncated: bool
+    norm: Normalized
+
+
 @dataclass(slots=True)
 class Candidate:
     rule: Rule
@@ -149,14 +217,14 @@ class Candidate:
 class _Doc:
     """One text under check, with what rules compute about it, each on first need."""
 
-    __slots__ = ("norm", "text", "tokenizer", "timeout", "_cuts", "_windows", "_sentence_of", "context_ok",
+    __slots__ = ("norm", "text", "tokenizer", "deadline", "_cuts", "_windows", "_sentence_of", "context_ok",
                  "_clauses", "_sentences", "_quotes", "_digits")
 
-    def __init__(self, norm: Normalized, tokenizer: Tokenizer, timeout: float | None = None) -> None:
+    def __init__(self, norm: Normalized, tokenizer: Tokenizer, deadline: Deadline) -> None:
         self.norm = norm
         self.text = norm.text
         self.tokenizer = tokenizer
-        self.timeout = timeout  # regex time limit; None on short texts (a timeout check per step is costly)
+        self.deadline = deadline
         self._cuts: list[int] | None = None  # positions of characters that end a tokenizer block
         self._windows: dict[tuple[int, int], tuple[list[tuple[int, int]], list[int]]] = {}
         self._sentence_of: dict[tuple[int, int], tuple[int, int]] = {}
@@ -235,7 +303,12 @@ class _Doc:
             cuts.add(m.end())
         if with_breaks:
             cuts.update(self.norm.breaks)
-        return sorted(cuts)
+        out = sorted(cuts)
+        limit = MAX_CLAUSE_CHARS if ends is _CLAUSE_END else MAX_SENTENCE_CHARS
+        if len(self.text) > limit and any(b - a > limit for a, b in zip(out, out[1:])):
+            soft = None if ends is _CLAUSE_END else sorted(set(self._bounds(_CLAUSE_END, True)))
+            out = _split_long(out, limit, soft)
+        return out
 
     def clause(self, s: int, e: int) -> tuple[int, int]:
         if self._clauses is None:
@@ -281,15 +354,122 @@ class _Doc:
         return any(o < s and e <= c for o, c in self._quotes)
 
 
+def _enclosing(spans: list[tuple[int, int]], start: int, end: int) -> tuple[int, int] | None:
+    """The (original-offset) sentence holding a finding that starts at ``start``."""
+    i = bisect.bisect_right([a for a, _ in spans], start) - 1
+    if i >= 0 and spans[i][0] <= start < max(spans[i][1], start + 1):
+        return spans[i][0], max(spans[i][1], end)
+    return None
+
+
+def sentence_spans(norm: Normalized) -> list[tuple[int, int]]:
+    """The engine's sentences of a normalised text (non-empty, leading delimiters skipped).
+
+    The one definition of "sentence" that the rules' guards, the rewrites and
+    the trained model all use.
+    """
+    doc = _Doc(norm, None, None)  # type: ignore[arg-type]  # segmentation needs neither
+    cuts = doc._bounds(_SENTENCE_END, False)
+    out = []
+    for a, b in zip(cuts, cuts[1:]):
+        while a < b and doc.text[a] in _SENTENCE_END:
+            a += 1
+        if a < b and doc.text[a:b].strip():
+            out.append((a, b))
+    return out
+
+
+def _split_long(cuts: list[int], limit: int, soft: list[int] | None) -> list[int]:
+    """Cut every segment longer than ``limit`` into pieces of at most ``limit``.
+
+    Whole-call speech-to-text often has no sentence end at all; a "sentence"
+    of 20,000 characters would make every per-sentence look (guards, reported
+    speech, facts for a rewrite) scan the whole turn once per hit. A long
+    segment is cut at the last soft boundary (a clause end) that keeps the
+    piece within the limit, else at the limit itself.
+    """
+    out = [cuts[0]]
+    for b in cuts[1:]:
+        a = out[-1]
+        while b - a > limit:
+            cut = a + limit
+            if soft:
+                i = bisect.bisect_right(soft, cut) - 1
+                if i >= 0 and soft[i] > a + limit // 2:
+                    cut = soft[i]
+            out.append(cut)
+            a = cut
+        out.append(b)
+    return out
+
+
+def _merge_per_sentence(findings: list[Finding], sentences: list[tuple[int, int]], original: str) -> list[Finding]:
+    """One finding per violation: hits of one subtype in one sentence become one finding.
+
+    A disclosure sentence that three rules (or one rule three times) flagged
+    is one violation for the reviewer and for the score. The merged finding
+    spans the hits, carries the most severe rule (its id, message, source),
+    names every rule that agreed, and has one fix: the members' own fixes
+    applied together over their sentence, so no text between two hits is
+    lost (and a deletion can take its frame along: 你个□ 听不懂…).
+    """
+    if len(findings) < 2:
+        return findings
+    groups: dict[tuple[str, tuple[int, int]], list[int]] = {}
+    for i, (f, sent) in enumerate(zip(findings, sentences)):
+        groups.setdefault((f.subtype, sent), []).append(i)
+    if len(groups) == len(findings):
+        return findings
+    out: list[Finding] = []
+    for (_, sentence), idx in groups.items():
+        if len(idx) == 1:
+            out.append(findings[idx[0]])
+            continue
+        members = [findings[i] for i in idx]
+        lead = max(members, key=lambda f: (f.severity.rank, f.confidence, -f.start))
+        start, end = min(f.start for f in members), max(f.end for f in members)
+        fs, fe = min(sentence[0], *(f.fix_start for f in members)), max(sentence[1], *(f.fix_end for f in members))
+        fixes = resolve_overlaps([(f.fix_start - fs, f.fix_end - fs, f.suggestion, f.severity.rank) for f in members])
+        rules = list(dict.fromkeys(f.rule_id for f in members))
+        hits = "、".join(f"「{pii.mask_text(f.text)}」" for f in members)
+        agreed = f"同一句中同类问题 {len(members)} 处合并为一条（规则 {'、'.join(rules)}，命中 {hits}）"
+        out.append(lead.model_copy(update={
+            "start": start, "end": end, "text": original[start:end], "fix_start": fs, "fix_end": fe,
+            "suggestion": apply_fixes(original[fs:fe], fixes),
+            "auto_apply": all(f.auto_apply for f in members),
+            "confidence": max(f.confidence for f in members),
+            "explanation": lead.explanation + "；" + agreed,
+        }))
+    out.sort(key=lambda f: (f.start, f.end, f.rule_id))
+    return out
+
+
+def _disjoint_fixes(findings: list[Finding]) -> list[Finding]:
+    """Findings whose fix lies inside a wider one get an empty fix there (fixes never overlap)."""
+    if len(findings) < 2:
+        return findings
+    moved = separate_fixes([(f.fix_start, f.fix_end, f.severity.rank) for f in findings])
+    return [f if at is None else f.model_copy(update={
+        "fix_start": at, "fix_end": at, "suggestion": "", "auto_apply": False,
+        "explanation": f.explanation + "；改写并入同一处更大范围的修改"}) for f, at in zip(findings, moved)]
+
+
 class Engine:
     """Compiled rules plus the automaton and tokenizer they share."""
 
     def __init__(self, lexicon: Lexicon, rules: Iterable[Rule] | None = None, *,
-                 tokenizer: str | None = None, regex_timeout: float = REGEX_TIMEOUT_S,
-                 shared_tokenizer: Tokenizer | None = None) -> None:
+                 tokenizer: str | None = None, deadline_s: float = DEFAULT_DEADLINE_S,
+                 shared_tokenizer: Tokenizer | None = None, model: "ModelDetector | None" = None,
+                 model_subtypes: frozenset[str] = frozenset(),
+                 severity_of: "Callable[[str], Severity] | None" = None) -> None:
         self.lexicon = lexicon
         self.rules: list[Rule] = list(rules if rules is not None else lexicon.rules)
-        self.regex_timeout = regex_timeout
+        self.deadline_s = deadline_s
+        # The trained detector beside the rules, the subtypes it may report, and their severities.
+        self.model = model if model_subtypes else None
+        self.model_subtypes = model_subtypes
+        self.severity_of = severity_of or (lambda st: lexicon.subtypes[st].severity if st in lexicon.subtypes
+                                           else Severity.medium)
         classes = lexicon.classes
         self.negators = tuple(sorted(classes.get("negator", ()), key=len, reverse=True))
         self.reported = tuple(classes.get("reported_speech", ()))
@@ -374,11 +554,20 @@ class Engine:
                 rx.fast()
 
     def run(self, text: str, role: str, counterpart: str, channel: str,
-            context: frozenset[str] = frozenset()) -> tuple[list[Finding], str, bool]:
+            context: frozenset[str] = frozenset(), deadline: Deadline | None = None, with_model: bool = True) -> "Run":
+        """Findings, the rewrite and whether the deadline cut the check short.
+
+        ``with_model=False`` runs the rules alone (a rule's own examples test the rule).
+        """
+        deadline = deadline or Deadline(self.deadline_s)
         norm = normalize(text)
-        findings, truncated = self._findings(norm, role, counterpart, channel, context)
-        rewrite = self._rewrite(text, norm, findings, role, counterpart, channel, context)
-        return findings, rewrite, truncated
+        findings, truncated = self._findings(norm, role, counterpart, channel, context, deadline, with_model)
+        rewrite, cut = self._rewrite(text, findings, role, counterpart, channel, context, deadline, truncated)
+        return Run(findings, rewrite, truncated or cut, norm)
+
+    def compile_pattern(self, pattern: str) -> "_LazyRegex":
+        """A lexicon pattern (word classes expanded) searched like the rules' own, under a deadline."""
+        return _LazyRegex(expand_regex(pattern, self.lexicon.classes))
 
     # -- matching -------------------------------------------------------------------------
 
@@ -424,15 +613,32 @@ class Engine:
                 and (role == "agent" or r.category is Category.risk))
 
     def _findings(self, norm: Normalized, role: str, counterpart: str, channel: str,
-                  context: frozenset[str]) -> tuple[list[Finding], bool]:
-        kept, doc, truncated = self._candidates(norm, role, counterpart, channel, context)
-        if not kept:
+                  context: frozenset[str], deadline: Deadline, with_model: bool = True) -> tuple[list[Finding], bool]:
+        kept, doc, truncated = self._candidates(norm, role, counterpart, channel, context, deadline)
+        findings = self._to_findings(kept, doc, counterpart, context) if kept else []
+        sentences = [doc.norm.span(*doc.sentence(c.start, c.end)) for c in kept]  # in the caller's offsets
+        if self.model is not None and with_model and not truncated:
+            sents = sentence_spans(norm)
+            fused = model_findings(self.model, norm, sents, role, counterpart, channel, context, findings,
+                                   self.model_subtypes, self.lexicon.subtypes, self.severity_of, self._fallback)
+            if len(fused) != len(findings) or fused != findings:
+                by_rule = {id(f): sent for f, sent in zip(findings, sentences)}
+                starts = [norm.span(a, b) for a, b in sents]
+                sentences = [by_rule.get(id(f)) or _enclosing(starts, f.start, f.end) for f in fused]
+                # rule findings keep their sentence (the model only raised their confidence)
+                sentences = [sent if sent is not None else (f.start, f.end) for f, sent in zip(fused, sentences)]
+                findings = fused
+        if not findings:
             return [], truncated
-        return self._to_findings(kept, doc, counterpart, context), truncated
+        return _disjoint_fixes(_merge_per_sentence(findings, sentences, norm.original)), truncated
 
     def _candidates(self, norm: Normalized, role: str, counterpart: str, channel: str,
-                    context: frozenset[str]) -> tuple[list[Candidate], "_Doc | None", bool]:
-        """Matches that survive every context filter, one per subtype and place."""
+                    context: frozenset[str], deadline: Deadline) -> tuple[list[Candidate], "_Doc | None", bool]:
+        """Matches that survive every context filter, one per subtype and place.
+
+        Past the deadline the rules not yet run are skipped and the third
+        value (truncated) is True.
+        """
         text = norm.text
         if not text or self._ac is None:
             return [], None, False
@@ -468,33 +674,34 @@ class Engine:
                 lst = pos.get(pid)
                 if lst is not None:
                     lst.append((s, e))
-        doc = _Doc(norm, self.tokenizer, self.regex_timeout if len(text) > TIMEOUT_ABOVE_CHARS else None)
+        doc = _Doc(norm, self.tokenizer, deadline)
         truncated = False
         cands: list[Candidate] = []
         cued = tables.cued
         for ri in sorted(rules):
             c = self.compiled[ri]
-            if ri in cued and ((c.cue_ids is not None and c.cue_ids.isdisjoint(found))
-                               or not any(rx.search(text, doc.timeout) for rx in c.cues)):
-                continue
             try:
+                if ri in cued and ((c.cue_ids is not None and c.cue_ids.isdisjoint(found))
+                                   or not any(rx.search(text, deadline) for rx in c.cues)):
+                    continue
                 raw = self._match_rule(c, found, pos, doc, pats.get(ri, ()))
-            except TimeoutError:
+                if not raw:
+                    continue
+                exc = [x for pid in (c.exc_ids & found) for x in pos[pid]]
+                cands.extend(cand for cand in raw if self._keep(c, cand, doc, exc))
+            except (DeadlineExceeded, TimeoutError):  # TimeoutError: a `regex` search ran out of time
                 truncated = True
-                continue
-            if not raw:
-                continue
-            exc = [x for pid in (c.exc_ids & found) for x in pos[pid]]
-            for cand in raw:
-                if self._keep(c, cand, doc, exc):
-                    cands.append(cand)
+                break
         if len(cands) > 1:
             cands.sort(key=lambda c: (-c.rule.severity.rank, -c.confidence, -(c.end - c.start), c.start, c.rule.id))
             kept: list[Candidate] = []
+            taken: dict[str, Intervals] = {}
             for cand in cands:
-                if any(k.rule.subtype == cand.rule.subtype and k.start < cand.end and cand.start < k.end for k in kept):
-                    continue
-                kept.append(cand)
+                spans = taken.get(cand.rule.subtype)
+                if spans is None:
+                    spans = taken[cand.rule.subtype] = Intervals()
+                if spans.add(cand.start, cand.end):
+                    kept.append(cand)
             kept.sort(key=lambda c: (c.start, c.end, c.rule.id))
             cands = kept
         return cands, doc, truncated
@@ -534,15 +741,8 @@ class Engine:
         rule = c.rule
         out: list[Candidate] = []
         lazy = c.regexes[k]
-        if doc.timeout is None:
-            rx = lazy.fast()
-            ms = rx.finditer(text) if windows is None else (
-                m for ws, we in windows for m in rx.finditer(text, ws, we))
-        else:
-            rx = lazy.get()
-            ms = (m for ws, we in (windows or [(0, len(text))])
-                  for m in rx.finditer(text, ws, we, timeout=doc.timeout))
-        groups = rx.groupindex
+        ms = (m for ws, we in (windows or [(0, len(text))]) for m in lazy.finditer(text, ws, we, doc.deadline))
+        groups = lazy.fast().groupindex
         for m in ms:
             if "hit" in groups and m.group("hit") is not None:
                 s, e = m.span("hit")
@@ -613,8 +813,8 @@ class Engine:
             if ok is None:
                 sent = doc.text[sentence[0]:sentence[1]]
                 ok = doc.context_ok[key] = (
-                    not any(rx.search(sent, doc.timeout) for rx in c.unless)
-                    and all(rx.search(sent, doc.timeout) for rx in c.requires))
+                    not any(rx.search(sent, doc.deadline) for rx in c.unless)
+                    and all(rx.search(sent, doc.deadline) for rx in c.requires))
             if not ok:
                 return False
         if rule.negation and (self._negated(doc, s) or _POST_NEGATION.match(doc.text, e)):
@@ -714,28 +914,45 @@ class Engine:
 
     # -- rewrites -------------------------------------------------------------------------
 
-    def _rewrite(self, text: str, norm: Normalized, findings: list[Finding], role: str, counterpart: str,
-                 channel: str, context: frozenset[str]) -> str:
+    def _rewrite(self, text: str, findings: list[Finding], role: str, counterpart: str, channel: str,
+                 context: frozenset[str], deadline: Deadline, truncated: bool) -> tuple[str, bool]:
+        """The text with every violation fixed, re-checked once, with one fallback.
+
+        A check already cut short by its deadline is not re-checked (its
+        rewrite covers the findings it has); a re-check the deadline cuts
+        short reports truncated too.
+        """
         viol = [f for f in findings if f.is_violation]
         if not viol:
-            return text
-        fixes = resolve_overlaps([(f.fix_start, f.fix_end, f.suggestion, f.severity.rank) for f in viol])
+            return text, False
+        fixes = resolve_overlaps([(f.fix_start, f.fix_end, f.suggestion, f.severity.rank) for f in viol
+                                  if f.fix_end > f.fix_start])
         out = apply_fixes(text, fixes)
+        if truncated:
+            return out, True
         n2 = normalize(out)
-        again, doc, _ = self._candidates(n2, role, counterpart, channel, context)
-        left = [c for c in again if c.rule.category is not Category.risk]
+        left, cut = self._still_violating(n2, role, counterpart, channel, context, deadline)
         if left:
-            fb = []
-            for cand in left:
-                ss, se = doc.sentence(cand.start, cand.end)
-                os_, oe = n2.span(ss, se)
-                fb.append((os_, oe, self._fallback(cand.rule.category, counterpart), 3))
+            fb = [(*n2.span(ss, se), self._fallback(cat, counterpart), 3) for ss, se, cat in left]
             out = apply_fixes(out, resolve_overlaps(fb))
             # Still not clean (the fallbacks met each other or their context): one safe sentence.
-            again, _, _ = self._candidates(normalize(out), role, counterpart, channel, context)
-            if any(c.rule.category is not Category.risk for c in again):
+            again, cut2 = self._still_violating(normalize(out), role, counterpart, channel, context, deadline)
+            cut = cut or cut2
+            if again:
                 out = self._fallback(Category.threat, counterpart)
-        return out or self._fallback(Category.threat, counterpart)
+        return out or self._fallback(Category.threat, counterpart), cut
+
+    def _still_violating(self, norm: Normalized, role: str, counterpart: str, channel: str, context: frozenset[str],
+                         deadline: Deadline) -> tuple[list[tuple[int, int, Category]], bool]:
+        """Sentences (normalised offsets) of a rewrite that rules or the model still flag, and truncation."""
+        again, doc, cut = self._candidates(norm, role, counterpart, channel, context, deadline)
+        left = [(*doc.sentence(c.start, c.end), c.rule.category) for c in again if c.rule.category is not Category.risk]
+        if self.model is not None and role == "agent":
+            cats = frozenset(st.split(".")[0] for st in self.model_subtypes)
+            for h in self.model.detect(norm.text, sentence_spans(norm), role, counterpart, channel, context, only=cats):
+                if h.subtype in self.model_subtypes:
+                    left.append((h.start, h.end, Category(h.category)))
+        return left, cut
 
     @staticmethod
     def _fallback(category: Category, counterpart: str) -> str:

@@ -21,11 +21,13 @@ from pathlib import Path
 from typing import Iterable
 
 import regex
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .context import Signal
 from .normalize import fold_char
-from .rules import Rule
+from .regex_safety import catastrophic
+from .models import Severity
+from .rules import KNOWN_SUBTYPES, Rule
 
 CLASS_REF = regex.compile(r"\{([a-z_][a-z0-9_]*)\}")
 MAX_EXPANSION = 20000
@@ -41,12 +43,25 @@ class _ClassError(LexiconError):
         self.name = name
 
 
+class SubtypeInfo(BaseModel):
+    """What the library says about a policy subtype: its Chinese name, default severity, and
+    the message and regulation of a finding that no rule of its own describes (the model's)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    severity: Severity
+    message: str = Field(min_length=1)
+    source: str = ""
+
+
 @dataclass(frozen=True)
 class Lexicon:
     rules: tuple[Rule, ...]
     classes: dict[str, tuple[str, ...]]
     signals: tuple[Signal, ...]
     sources: dict[str, str] = field(default_factory=dict)  # rule id -> file
+    subtypes: dict[str, SubtypeInfo] = field(default_factory=dict)  # [subtype."x.y"] tables
 
 
 def bundled_dir() -> Path:
@@ -77,15 +92,18 @@ def load_lexicons(dirs: Iterable[Path | str] = (), *, include_bundled: bool = Tr
     raw_classes: dict[str, list[str]] = {}
     class_src: dict[str, Path] = {}
     raw_rules: list[tuple[Path, dict]] = []
+    subtypes: dict[str, SubtypeInfo] = {}
     raw_signals: list[tuple[Path, dict]] = []
     for p in paths:
-        try:
-            data = tomllib.loads(p.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise LexiconError(f"{p}: not valid TOML: {exc}") from None
-        unknown = set(data) - {"classes", "rule", "signal", "meta"}
+        data = read_toml(p, LexiconError)
+        unknown = set(data) - {"classes", "rule", "signal", "meta", "subtype"}
         if unknown:
             raise LexiconError(f"{p}: unknown top-level key(s): {', '.join(sorted(unknown))}")
+        if not isinstance(data.get("classes", {}), dict):
+            raise LexiconError(f"{p}: 'classes' must be a table ([classes] with name = [words]), not a list")
+        for key in ("rule", "signal"):
+            if not isinstance(data.get(key, []), list) or not all(isinstance(x, dict) for x in data.get(key, [])):
+                raise LexiconError(f"{p}: '{key}' must be an array of tables ([[{key}]])")
         for name, words in data.get("classes", {}).items():
             if not CLASS_REF.fullmatch("{" + name + "}"):
                 raise LexiconError(f"{p}: class name {name!r} must be lower_snake_case")
@@ -95,6 +113,15 @@ def load_lexicons(dirs: Iterable[Path | str] = (), *, include_bundled: bool = Tr
                 raise LexiconError(f"{p}: class {name!r} already defined in {class_src[name]}")
             raw_classes[name] = words
             class_src[name] = p
+        if not isinstance(data.get("subtype", {}), dict):
+            raise LexiconError(f"{p}: 'subtype' must be a table ([subtype.\"threat.violence\"])")
+        for name, info in data.get("subtype", {}).items():
+            if name not in KNOWN_SUBTYPES:
+                raise LexiconError(f"{p}: subtype {name!r} is not a policy subtype")
+            try:
+                subtypes[name] = SubtypeInfo.model_validate(info)
+            except ValidationError as exc:
+                raise LexiconError(f"{p}: subtype {name}: {_first_error(exc)}") from None
         raw_rules.extend((p, r) for r in data.get("rule", []))
         raw_signals.extend((p, s) for s in data.get("signal", []))
 
@@ -123,10 +150,14 @@ def load_lexicons(dirs: Iterable[Path | str] = (), *, include_bundled: bool = Tr
     signals: list[Signal] = []
     for p, s in raw_signals:
         try:
-            signals.append(Signal.model_validate(s))
+            sig = Signal.model_validate(s)
+            check_patterns(sig.patterns + sig.unless, classes, syntax=p.parent != bundled)
         except ValidationError as exc:
             raise LexiconError(f"{p}: signal {s.get('id', '?')}: {_first_error(exc)}") from None
-    return Lexicon(tuple(rules), classes, tuple(signals), sources)
+        except LexiconError as exc:
+            raise LexiconError(f"{p}: signal {sig.id}: {exc}") from None
+        signals.append(sig)
+    return Lexicon(tuple(rules), classes, tuple(signals), sources, subtypes)
 
 
 def _first_error(exc: ValidationError) -> str:
@@ -194,7 +225,16 @@ def _lookup(name: str, classes: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
 def _check_refs(rule: Rule, classes: dict[str, tuple[str, ...]], syntax: bool = True) -> None:
     for t in rule.terms + rule.anchors + rule.exceptions + [x for el in rule.sequence for x in el]:
         expand_terms([t], classes)
-    for p in rule.patterns + rule.unless + rule.requires + rule.context_cue:
+    check_patterns(rule.patterns + rule.unless + rule.requires + rule.context_cue, classes, syntax)
+
+
+def check_patterns(patterns: Iterable[str], classes: dict[str, tuple[str, ...]], syntax: bool = True) -> None:
+    """Every class a pattern names exists; with ``syntax``, it compiles and cannot backtrack catastrophically.
+
+    The bundled lexicons skip the syntax part at start-up (the test suite
+    compiles and checks every bundled pattern); team lexicons always get it.
+    """
+    for p in patterns:
         for name in CLASS_REF.findall(p):
             _lookup(name, classes)
         if not syntax:
@@ -204,5 +244,24 @@ def _check_refs(rule: Rule, classes: dict[str, tuple[str, ...]], syntax: bool = 
             # full alternations here would double start-up time; the engine
             # compiles the real pattern when it first needs it.
             regex.compile(CLASS_REF.sub("(?:x)", p))
-        except regex.error as exc:
+        except (regex.error, RecursionError, OverflowError) as exc:
             raise LexiconError(f"bad regex {p!r}: {exc}") from None
+        why = catastrophic(expand_regex(p, classes))
+        if why:
+            raise LexiconError(f"regex {p!r} can backtrack catastrophically: {why}")
+
+
+def read_toml(path: Path, error: type[Exception]) -> dict:
+    """Parse one TOML file; every failure is ``error`` with one line naming the file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise error(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"{path}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise error(f"{path}: invalid TOML: nested too deeply") from None

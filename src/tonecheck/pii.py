@@ -1,14 +1,19 @@
 """Identifier validation and masking.
 
 Checksums raise confidence (a Luhn-valid card, an ID with a valid MOD 11-2
-check digit and a real birth date); masking is used both by rewrites and by
-reports, so a report never becomes a leak itself.
+check digit and a real birth date). Masking is one function, :func:`mask_text`
+(and :func:`mask_result` for a whole result), used by rewrites, reports, logs,
+the CLI and the service alike, so no surface becomes a leak itself: only the
+last four digits of an identifier stay visible.
 """
 from __future__ import annotations
 
 import datetime as _dt
-
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .models import CheckResult
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
@@ -64,14 +69,12 @@ def validate(kind: str, value: str) -> bool | None:
 
 
 def mask_identifier(value: str) -> str:
-    """138****5678 style: keep a short head and the last four characters."""
+    """``*******5678``: only the last four characters of an identifier stay visible."""
     core = [c for c in value if c.isalnum()]
     n = len(core)
     if n <= 4:
         return "*" * n
-    head = 3 if n <= 11 else 6 if n >= 18 else 4
-    head = min(head, n - 4)
-    return "".join(core[:head]) + "*" * (n - head - 4) + "".join(core[-4:])
+    return "*" * (n - 4) + "".join(core[-4:])
 
 
 def tail4(value: str) -> str:
@@ -79,46 +82,67 @@ def tail4(value: str) -> str:
     return "".join(core[-4:])
 
 
-# Identifier-looking runs for report masking: long digit runs (IDs, cards, phones,
-# possibly spaced), e-mail addresses. Used on free text, not for detection.
+# What report, log and page masking looks for in free text (not detection):
+# * runs of 7+ digits, Arabic or spoken Chinese (幺三八…), single spaces or dashes
+#   between them, with an optional +86 / 0086 / 86- country prefix and an ID's
+#   final X: mobiles, landlines with area codes, cards, 15- and 18-digit IDs;
+# * e-mail addresses.
+# A run followed by an amount unit (元, 块, 万…) is an amount, not an identifier.
+_DIGIT = "0-9０-９零〇○洞幺一二两三四五六七拐八九勾"
 _MASK_RE = re.compile(
-    r"(?<![0-9])(?:\d[ \-]?){10,18}[\dXx](?![0-9])"
+    rf"(?:(?:\+|＋|00)?86[\s\-]?)?(?<![{_DIGIT}])[{_DIGIT}](?:[ \-]?[{_DIGIT}]){{6,}}[xX]?(?![{_DIGIT}])(?![元块万千亿%％])"
     r"|[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
 )
+_DIGIT_CHARS = frozenset("0123456789０１２３４５６７８９零〇○洞幺一二两三四五六七拐八九勾xX")
+
+
+def _mask_run(run: str) -> str:
+    """Length-preserving: every digit but the last four becomes '*'; separators stay."""
+    if "@" in run:
+        name, _, dom = run.partition("@")
+        return name[:1] + "*" * (len(name) - 1) + "@" + dom
+    positions = [i for i, c in enumerate(run) if c in _DIGIT_CHARS]
+    hide = set(positions[:-4])
+    return "".join("*" if i in hide else c for i, c in enumerate(run))
 
 
 def mask_text(text: str) -> str:
-    """Mask every identifier-looking run in free text (for reports and logs)."""
-    def sub(m: re.Match) -> str:
-        s = m.group(0)
-        if "@" in s:
-            name, _, dom = s.partition("@")
-            return name[:1] + "***@" + dom
-        return mask_identifier(s)
+    """Mask every identifier-looking run in free text, keeping the last four digits and the length.
 
-    return _MASK_RE.sub(sub, text)
+    The one masking function behind every surface (reports in every format,
+    explanations, logs, the CLI, the service, the page): lengths are kept,
+    so finding offsets into a masked text stay valid.
+    """
+    if not text:
+        return text
+    return _MASK_RE.sub(lambda m: _mask_run(m.group(0)), text)
 
 
 def mask_span_preserving(text: str) -> str:
-    """Length-preserving mask of one sensitive span: offsets into it stay valid.
+    """Length-preserving mask of one span a rule judged an identifier (an address too).
 
-    Digit runs keep their last four digits; other characters after the first
-    three become '*'.
+    Digit runs keep their last four digits; a span without a long digit run
+    (a home address) keeps its first three characters.
     """
-    digits = sum(c.isdigit() for c in text)
-    out = []
-    if digits >= 7:
-        seen = 0
-        for c in text:
-            if c.isdigit() or c in "xX":
-                seen += 1
-                out.append(c if seen > digits - 4 + (1 if text.upper().endswith("X") else 0) else "*")
-            else:
-                out.append(c)
-        return "".join(out)
+    digits = [i for i, c in enumerate(text) if c in _DIGIT_CHARS]
+    if len(digits) >= 7:
+        hide = set(digits[:-4])
+        return "".join("*" if i in hide else c for i, c in enumerate(text))
     return "".join(c if i < 3 or not c.strip() else "*" for i, c in enumerate(text))
 
 
-def mask_text_preserving(text: str) -> str:
-    """Like mask_text, but keeps the length so finding offsets stay valid."""
-    return _MASK_RE.sub(lambda m: mask_span_preserving(m.group(0)), text)
+# The old name: every caller gets the same function.
+mask_text_preserving = mask_text
+
+
+def mask_result(res: "CheckResult") -> "CheckResult":
+    """A copy of ``res`` fit to show or store: identifiers masked in the text, every finding's
+    quote, suggestion and explanation, and the rewrite. Lengths and offsets are kept."""
+    chars = list(mask_text(res.text))
+    for f in res.findings:
+        if f.subtype == "privacy.pii_exposure":
+            chars[f.start:f.end] = mask_span_preserving(res.text[f.start:f.end])
+    text = "".join(chars)
+    findings = [f.model_copy(update={"text": text[f.start:f.end], "suggestion": mask_text(f.suggestion),
+                                     "explanation": mask_text(f.explanation)}) for f in res.findings]
+    return res.model_copy(update={"text": text, "findings": findings, "rewrite": mask_text(res.rewrite)})

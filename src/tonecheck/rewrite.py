@@ -7,6 +7,7 @@ applied once, in one pass, and never overlap.
 """
 from __future__ import annotations
 
+import bisect
 import re
 from typing import Iterable
 
@@ -149,13 +150,70 @@ def tidy(text: str) -> str:
     return t.strip()
 
 
+class Intervals:
+    """A set of pairwise disjoint, non-empty half-open ranges, kept sorted: ``add`` is O(log n).
+
+    Choosing non-overlapping spans greedily asked every chosen span before;
+    on a long turn with thousands of hits that was quadratic.
+    """
+
+    __slots__ = ("starts", "ends")
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+
+    def overlaps(self, s: int, e: int) -> bool:
+        return self.find(s, e) is not None
+
+    def find(self, s: int, e: int) -> tuple[int, int] | None:
+        """A range already in that overlaps [s, e), or None."""
+        j = bisect.bisect_left(self.starts, e)  # ranges before j start before e
+        if j and self.ends[j - 1] > s:  # disjoint and sorted: the last of them ends latest
+            return self.starts[j - 1], self.ends[j - 1]
+        return None
+
+    def add(self, s: int, e: int) -> bool:
+        """Add [s, e) unless it overlaps a range already in; say whether it went in."""
+        if self.overlaps(s, e):
+            return False
+        j = bisect.bisect_left(self.starts, e)
+        self.starts.insert(j, s)
+        self.ends.insert(j, e)
+        return True
+
+
+def separate_fixes(fixes: list[tuple[int, int, int]]) -> list[int | None]:
+    """Make the fixes of one result disjoint: for each (start, end, priority), None when it stays,
+    else the position where it becomes an empty fix (the start of the wider fix that covers it).
+
+    ``你个傻逼`` is both abuse (fix [0, 4)) and profanity (fix [2, 4)); applying
+    both would cut the text twice. The wider (then higher-priority) fix is
+    kept, as :func:`resolve_overlaps` keeps it for the rewrite.
+    """
+    out: list[int | None] = [None] * len(fixes)
+    taken = Intervals()
+    order = sorted(range(len(fixes)), key=lambda i: (-(fixes[i][1] - fixes[i][0]), -fixes[i][2], fixes[i][0]))
+    for i in order:
+        s, e, _ = fixes[i]
+        if e <= s:
+            continue
+        hit = taken.find(s, e)
+        if hit is None:
+            taken.add(s, e)
+        else:
+            out[i] = hit[0]
+    return out
+
+
 def resolve_overlaps(fixes: list[tuple[int, int, str, int]]) -> list[tuple[int, int, str]]:
     """Keep non-overlapping fixes, preferring wider ones (a clause fix covers a span fix).
 
     ``fixes`` items are (start, end, replacement, priority).
     """
     chosen: list[tuple[int, int, str, int]] = []
+    taken = Intervals()
     for f in sorted(fixes, key=lambda f: (-(f[1] - f[0]), -f[3], f[0])):
-        if all(f[1] <= c[0] or f[0] >= c[1] for c in chosen):
+        if taken.add(f[0], f[1]):
             chosen.append(f)
     return [(s, e, r) for s, e, r, _ in sorted(chosen)]

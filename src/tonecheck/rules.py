@@ -1,6 +1,7 @@
 """Rule schema: a rule is data, validated when a lexicon file is loaded."""
 from __future__ import annotations
 
+import difflib
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -116,6 +117,10 @@ class Rule(BaseModel):
             raise ValueError(f"subtype {self.subtype!r}: unknown category {cat!r}")
         if "." not in self.subtype:
             raise ValueError(f"subtype {self.subtype!r} must be dotted, e.g. threat.violence")
+        if self.subtype not in KNOWN_SUBTYPES:
+            near = difflib.get_close_matches(self.subtype, sorted(KNOWN_SUBTYPES), n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else f"; known: {', '.join(sorted(KNOWN_SUBTYPES))}"
+            raise ValueError(f"subtype {self.subtype!r} is not a policy subtype{hint}")
         if self.kind == "terms" and not self.terms:
             raise ValueError("kind 'terms' needs a non-empty 'terms' list")
         if self.kind == "regex":

@@ -34,12 +34,13 @@ def run_rule_examples(checker: Checker, only: Iterable[str] | None = None) -> li
         solo = Engine(checker.lexicon, [rule], shared_tokenizer=checker.engine.tokenizer)
         for ex in rule.examples.fire:
             kw = _kwargs(rule, ex, fire=True)
-            found, _, _ = solo.run(ex.text, kw["role"], kw["counterpart"], kw["channel"], kw["context"])
+            found = solo.run(ex.text, kw["role"], kw["counterpart"], kw["channel"], kw["context"]).findings
             if not any(f.rule_id == rule.id for f in found):
                 failures.append(f"{rule.id}: should fire on {ex.text!r}")
         for ex in rule.examples.clean:
             kw = _kwargs(rule, ex)
-            found, _, _ = checker.engine.run(ex.text, kw["role"], kw["counterpart"], kw["channel"], kw["context"])
+            found = checker.engine.run(ex.text, kw["role"], kw["counterpart"], kw["channel"], kw["context"],
+                                       with_model=False).findings
             bad = [f for f in found if f.subtype == rule.subtype]
             if bad:
                 failures.append(f"{rule.id}: should not flag {ex.text!r} as {rule.subtype} (got {bad[0].rule_id} on {bad[0].text!r})")

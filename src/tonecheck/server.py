@@ -11,34 +11,48 @@ Endpoints (see ``docs/service.md`` and ``/docs`` for the OpenAPI page):
 - ``GET  /healthz``           liveness and what is loaded
 - ``GET  /``                  the draft pre-check page (static, no CDN)
 
-Configuration is read from the environment once, when the app is built:
+Configuration is read from the environment once, when the app is built, and
+checked then: a setting that makes no sense stops the start with one line.
 
 - ``TONECHECK_API_KEYS``      comma-separated keys; when set, ``/v1/*`` needs
-                              ``X-API-Key: <key>`` (or ``Authorization: Bearer <key>``)
+                              ``X-API-Key: <key>`` (or ``Authorization: Bearer <key>``);
+                              set but holding no key (``" , "``) refuses to start
 - ``TONECHECK_CORS_ORIGINS``  comma-separated origins allowed to call the API
                               from a browser; empty (the default) sends no CORS headers
 - ``TONECHECK_MAX_BODY_BYTES`` request body limit (default 1 MiB) -> 413
 - ``TONECHECK_MAX_UTTERANCES`` utterances per conversation (default 2000) -> 413
 - ``TONECHECK_TIMEOUT_S``      time limit for one request's check (default 10 s) -> 504
+- ``TONECHECK_BODY_TIMEOUT_S`` time allowed to send a request body (default 10 s) -> 408
 
 Every utterance is limited to :data:`tonecheck.MAX_TEXT_CHARS` characters (413).
-Errors are JSON: ``{"error": {"code": ..., "message": ...}}``.
+Errors are JSON: ``{"error": {"code": ..., "message": ...}}``. The API key is
+checked, and the content type (``application/json``, else 415), before any of
+the body is read.
+
+Checks never run on the event loop. Short drafts go to one lane, long texts
+and conversations to another, so a worst-case text never queues in front of
+a draft; a check that outlives its request's timeout is abandoned to its own
+thread (it stops at its deadline) and the lane gets a fresh one.
 
 Logs never carry a draft's text: one line per check with sizes, subtypes and
-timing; the rare error line carries the text with identifiers masked.
+timing; the rare error line carries the text with identifiers masked, and the
+access log masks identifiers in query strings.
 """
 from __future__ import annotations
 
 import asyncio
 import hmac
 import logging
+import math
 import os
-import re
+import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_plus
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -49,21 +63,27 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__, default_checker
-from .checker import MAX_TEXT_CHARS, Checker, InputError
+from .checker import MAX_TEXT_CHARS, Checker, InputError, surrogate_problem
 from .models import Channel, CheckResult, Conversation, ConversationResult, Counterpart, Role
-from .pii import mask_text_preserving
+from .pii import mask_text
 
 log = logging.getLogger("tonecheck.server")
 
 STATIC_DIR = Path(__file__).parent / "static"
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_MAX_UTTERANCES = 2000
 DEFAULT_TIMEOUT_S = 10.0
-# Texts up to this many characters are checked on the event loop (bounded: well under the
-# timeout); longer texts and conversations run in a worker thread under the timeout.
-INLINE_CHARS = 1000
+DEFAULT_BODY_TIMEOUT_S = 10.0
+# Drafts up to this many characters go to the fast lane (a worst-case one takes a few
+# milliseconds); longer texts and conversations go to the slow lane.
+FAST_LANE_CHARS = 2000
+# Checks abandoned past their timeout that may still be running before new slow work is refused (503).
+MAX_ABANDONED = 8
+# The interpreter hands the GIL between threads every 5 ms by default; with a worst-case
+# text in one lane a draft in the other waited up to that long at each hand-over. The
+# service owns its process, so it asks for 1 ms (benchmarks/bench_http.py: p99 under load).
+SWITCH_INTERVAL_S = 0.001
 
 
 # -- configuration ----------------------------------------------------------------------------
@@ -74,7 +94,7 @@ def _split(value: str | None) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Settings:
-    """Service limits and access control (all documented in the README)."""
+    """Service limits and access control (all documented in docs/service.md)."""
 
     api_keys: tuple[str, ...] = ()
     cors_origins: tuple[str, ...] = ()
@@ -82,20 +102,55 @@ class Settings:
     max_text_chars: int = MAX_TEXT_CHARS
     max_utterances: int = DEFAULT_MAX_UTTERANCES
     timeout_s: float = DEFAULT_TIMEOUT_S
+    body_timeout_s: float = DEFAULT_BODY_TIMEOUT_S
+
+    def __post_init__(self) -> None:
+        for name in ("max_body_bytes", "max_text_chars", "max_utterances"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+                raise ValueError(f"{name} must be a positive whole number, not {v!r}")
+        for name in ("timeout_s", "body_timeout_s"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+                raise ValueError(f"{name} must be a positive number of seconds, not {v!r}")
+        if any(not k for k in self.api_keys):
+            raise ValueError("api_keys must not contain an empty key")
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+        """Settings from the environment; a bad one stops the start with one line naming it."""
         env = dict(os.environ if env is None else env)
+
+        def number(name: str, default: float, kind: type) -> Any:
+            raw = env.get(name)
+            if raw is None or raw.strip() == "":
+                return default
+            try:
+                v = kind(raw)
+            except ValueError:
+                raise SystemExit(f"tonecheck serve: {name}={raw!r} is not a {'whole ' if kind is int else ''}number") from None
+            if not math.isfinite(v) or v <= 0:
+                raise SystemExit(f"tonecheck serve: {name}={raw!r} must be a positive number")
+            return v
+
+        key_var = "TONECHECK_API_KEYS" if "TONECHECK_API_KEYS" in env else "TONECHECK_API_KEY"
+        raw_keys = env.get(key_var) or ""
+        keys = _split(raw_keys)
+        if raw_keys.strip() and not keys:
+            # " , " would otherwise switch authentication off without a word.
+            raise SystemExit(f"tonecheck serve: {key_var} is set but holds no key ({raw_keys!r}); "
+                             "give at least one key, or unset it to run without authentication")
         try:
             return cls(
-                api_keys=_split(env.get("TONECHECK_API_KEYS") or env.get("TONECHECK_API_KEY")),
+                api_keys=keys,
                 cors_origins=_split(env.get("TONECHECK_CORS_ORIGINS")),
-                max_body_bytes=int(env.get("TONECHECK_MAX_BODY_BYTES") or DEFAULT_MAX_BODY_BYTES),
-                max_utterances=int(env.get("TONECHECK_MAX_UTTERANCES") or DEFAULT_MAX_UTTERANCES),
-                timeout_s=float(env.get("TONECHECK_TIMEOUT_S") or DEFAULT_TIMEOUT_S),
+                max_body_bytes=number("TONECHECK_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, int),
+                max_utterances=number("TONECHECK_MAX_UTTERANCES", DEFAULT_MAX_UTTERANCES, int),
+                timeout_s=number("TONECHECK_TIMEOUT_S", DEFAULT_TIMEOUT_S, float),
+                body_timeout_s=number("TONECHECK_BODY_TIMEOUT_S", DEFAULT_BODY_TIMEOUT_S, float),
             )
         except ValueError as exc:
-            raise SystemExit(f"tonecheck serve: bad environment setting: {exc}") from None
+            raise SystemExit(f"tonecheck serve: bad setting: {exc}") from None
 
 
 # -- request bodies ---------------------------------------------------------------------------
@@ -132,80 +187,194 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.extra = status, code, message, extra
 
 
-# -- body size limit (pure ASGI: no per-request overhead beyond a counter) ------------------------
+# -- the guard in front of the API (pure ASGI: it runs before anything reads the body) ------------
 
-class BodyLimitMiddleware:
-    """Answers 413 before reading a body whose Content-Length is over the limit,
-    and stops reading a chunked body as soon as it goes over."""
+class GuardMiddleware:
+    """Key, content type, body size and body time, in that order, before the app reads a byte.
 
-    def __init__(self, app: Any, max_bytes: int) -> None:
+    * ``/v1/*`` without a valid key: 401 (an unauthenticated caller learns nothing
+      about the body it sent, not even that it was invalid);
+    * a POST whose content type is not JSON: 415;
+    * a Content-Length over the limit: 413 at once; a chunked body that goes
+      over: 413 as soon as it does;
+    * a body not fully sent within ``body_timeout_s``: 408 (a stalled upload
+      does not hold a connection open).
+    """
+
+    def __init__(self, app: Any, settings: Settings) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.max_bytes = settings.max_body_bytes
+        self.body_timeout_s = settings.body_timeout_s
+        self.keys = tuple(k.encode() for k in settings.api_keys)
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.max_bytes
-        for name, value in scope.get("headers", ()):
-            if name == b"content-length":
-                try:
-                    too_big = int(value) > limit
-                except ValueError:
-                    too_big = False
-                if too_big:
-                    await self._reject(scope, receive, send)
-                    return
-                break
+        headers = dict(scope.get("headers", ()))
+        path = scope.get("path", "")
+        # /v1/review/* (tonecheck serve --store) authenticates each user with their own key from the
+        # store, in its router, before it reads a parameter or a byte of the body.
+        if path.startswith("/v1/") and not path.startswith("/v1/review/") and scope.get("method") != "OPTIONS":
+            denied = self._denied(headers)
+            if denied:
+                await _error(401, "unauthorized", denied)(scope, receive, send)
+                return
+        if scope.get("method") == "POST":
+            ctype = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+            if ctype != b"application/json" and not ctype.endswith(b"+json"):
+                shown = ctype.decode("latin-1") or "none"
+                await _error(415, "unsupported_media_type",
+                             f"send the body as JSON with Content-Type: application/json (got {shown})")(scope, receive, send)
+                return
+        length = headers.get(b"content-length")
+        if length is not None:
+            try:
+                too_big = int(length) > self.max_bytes
+            except ValueError:
+                too_big = False
+            if too_big:
+                await self._too_big(scope, receive, send)
+                return
         seen = 0
-        over = False
+        problem: str | None = None  # "too_big" | "timeout"
+        ends_at = time.monotonic() + self.body_timeout_s
 
-        async def counting_receive() -> dict:
-            # Past the limit, stop reading and hand the app an empty end of body; whatever it
-            # answers is replaced by the 413 below (frameworks swallow exceptions raised here).
-            nonlocal seen, over
-            if over:
+        async def guarded_receive() -> dict:
+            # On a problem, stop reading and hand the app an empty end of body; whatever it
+            # answers is replaced below (frameworks swallow exceptions raised here).
+            nonlocal seen, problem
+            if problem:
                 return {"type": "http.request", "body": b"", "more_body": False}
-            message = await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(0.001, ends_at - time.monotonic()))
+            except asyncio.TimeoutError:
+                problem = "timeout"
+                return {"type": "http.request", "body": b"", "more_body": False}
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > limit:
-                    over = True
+                if seen > self.max_bytes:
+                    problem = "too_big"
                     return {"type": "http.request", "body": b"", "more_body": False}
             return message
 
         async def guarded_send(message: dict) -> None:
-            if over:
+            if problem:
                 if message["type"] == "http.response.start":
-                    await self._reject(scope, receive, send)
+                    if problem == "too_big":
+                        await self._too_big(scope, receive, send)
+                    else:
+                        resp = _error(408, "body_timeout", f"the request body was not sent within "
+                                      f"{self.body_timeout_s:g} s")
+                        resp.headers["connection"] = "close"  # the rest of the body is never read
+                        await resp(scope, receive, send)
                 return
             await send(message)
 
-        await self.app(scope, counting_receive, guarded_send)
+        await self.app(scope, guarded_receive, guarded_send)
 
-    async def _reject(self, scope: dict, receive: Any, send: Any) -> None:
+    def _denied(self, headers: dict[bytes, bytes]) -> str | None:
+        if not self.keys:
+            return None
+        given = headers.get(b"x-api-key")
+        if given is None:
+            auth = headers.get(b"authorization", b"")
+            if auth[:7].lower() == b"bearer ":
+                given = auth[7:].strip()
+        if given is None:
+            return "missing API key: send it in the X-API-Key header"
+        ok = False
+        for k in self.keys:  # compare against every key: time does not depend on which one matched
+            ok |= hmac.compare_digest(k, given)
+        return None if ok else "invalid API key"
+
+    async def _too_big(self, scope: dict, receive: Any, send: Any) -> None:
         resp = _error(413, "body_too_large", f"request body is over the limit of {self.max_bytes} bytes",
                       limit=self.max_bytes)
+        resp.headers["connection"] = "close"  # the rest of the body is never read
         await resp(scope, receive, send)
+
+
+class JsonCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS, with a refused preflight answered in the service's JSON error shape."""
+
+    def preflight_response(self, request_headers: Any) -> Response:
+        resp = super().preflight_response(request_headers)
+        if resp.status_code == 200:
+            return resp
+        message = resp.body.decode("utf-8", "replace") or "CORS preflight refused"
+        out = _error(resp.status_code, "cors_refused", message)
+        for k, v in resp.headers.items():
+            if k.lower() not in ("content-type", "content-length"):
+                out.headers[k] = v
+        return out
+
+
+# -- where checks run -------------------------------------------------------------------------
+
+class Lane:
+    """One thread that runs checks in order; a check past its timeout is abandoned, not waited for.
+
+    Every check stops itself at its deadline, but a lane must not depend on
+    that: when a request times out, the lane moves on to a fresh thread and
+    the old one finishes its check on its own. At most MAX_ABANDONED such
+    checks may still be running (then new work is refused with 503). Used
+    from the event loop only, so it needs no lock.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._pool = self._new_pool()
+        self.abandoned = 0  # checks past their timeout that are still running
+
+    def _new_pool(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"tonecheck-{self.name}")
+
+    async def run(self, fn: Any, arg: Any, timeout_s: float) -> Any:
+        if self.abandoned >= MAX_ABANDONED:
+            raise ApiError(503, "overloaded", "too many checks still running past their timeout; retry later")
+        pool = self._pool
+        fut = asyncio.get_running_loop().run_in_executor(pool, fn, arg)
+        try:
+            return await asyncio.wait_for(asyncio.shield(fut), timeout_s)
+        except asyncio.TimeoutError:
+            self.abandoned += 1
+            fut.add_done_callback(self._finished_late)
+            if self._pool is pool:  # a fresh thread for the lane; the old one ends with its check
+                self._pool = self._new_pool()
+                pool.shutdown(wait=False)
+            raise
+
+    def _finished_late(self, fut: "asyncio.Future[Any]") -> None:
+        self.abandoned -= 1
+        if not fut.cancelled():
+            fut.exception()  # retrieved, so asyncio does not log it as never retrieved
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 # -- the app ----------------------------------------------------------------------------------
 
-def create_app(checker: Checker | None = None, settings: Settings | None = None) -> FastAPI:
-    """Build the service. The checker is built here, once; requests never reload lexicons."""
+def create_app(checker: Checker | None = None, settings: Settings | None = None, store: Any = None) -> FastAPI:
+    """Build the service. The checker is built here, once; requests never reload lexicons.
+    With ``store`` (a store URL or :class:`tonecheck.store.Store`) it also serves the review page
+    and API (:mod:`tonecheck.store.router`)."""
     settings = settings or Settings.from_env()
     checker = checker or default_checker()
     if hasattr(checker, "warm_up"):
         checker.warm_up()  # compile every pattern before the first request
-    # One thread runs checks: the engine is pure Python (the GIL serialises it anyway),
-    # and a single thread keeps the tokenizer and caches free of concurrent use.
-    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tonecheck")
+    # Two lanes, one thread each (the engine is pure Python: more threads would only share the GIL):
+    # short drafts never wait behind a 20,000-character text or a long call.
+    fast, slow = Lane("fast"), Lane("slow")
     rule_catalogue = _catalogue(checker)
-    api_keys = tuple(k.encode() for k in settings.api_keys)
+    # Checks stop at their own deadline a little before the request's timeout (504 is a backstop).
+    budget_s = settings.timeout_s * 0.9
 
     async def lifespan(app: FastAPI):  # noqa: ANN202
         yield
-        executor.shutdown(wait=False, cancel_futures=True)
+        fast.shutdown()
+        slow.shutdown()
 
     app = FastAPI(
         title="tonecheck draft pre-check",
@@ -221,44 +390,26 @@ def create_app(checker: Checker | None = None, settings: Settings | None = None)
     )
     app.state.checker = checker
     app.state.settings = settings
+    app.state.lanes = (fast, slow)
 
-    async def run_check(fn: Any, arg: Any, text: str) -> Any:
+    async def run_check(fn: Any, arg: Any, text: str, long: bool) -> Any:
+        lane = slow if long or len(text) > FAST_LANE_CHARS else fast
         try:
-            if len(text) <= INLINE_CHARS:
-                # A short draft takes about a millisecond: checking it right here saves the
-                # thread hand-off, which would cost as much as the check.
-                return fn(arg)
-            loop = asyncio.get_running_loop()
-            return await asyncio.wait_for(loop.run_in_executor(executor, fn, arg), settings.timeout_s)
+            return await lane.run(fn, arg, settings.timeout_s)
         except asyncio.TimeoutError:
             log.warning("timeout after %.1f s on %d characters", settings.timeout_s, len(text))
             raise ApiError(504, "timeout", f"the check took longer than {settings.timeout_s:g} s") from None
         except InputError as exc:
             raise ApiError(422, "invalid_input", str(exc)) from None
+        except ApiError:
+            raise
         except Exception as exc:
             log.error("check failed (%s) on text: %s", type(exc).__name__, masked_for_log(text))
             raise ApiError(500, "internal_error", "internal error; logged with identifiers masked") from None
 
-    def authorise(request: Request) -> None:
-        if not api_keys:
-            return
-        given = request.headers.get("x-api-key")
-        if given is None:
-            auth = request.headers.get("authorization", "")
-            if auth[:7].lower() == "bearer ":
-                given = auth[7:].strip()
-        if given is None:
-            raise ApiError(401, "unauthorized", "missing API key: send it in the X-API-Key header")
-        ok = False
-        for k in api_keys:  # compare against every key: time does not depend on which one matched
-            ok |= hmac.compare_digest(k, given.encode())
-        if not ok:
-            raise ApiError(401, "unauthorized", "invalid API key")
-
     def check_length(text: str, where: str = "text") -> None:
-        if _SURROGATE.search(text):
-            # JSON allows a lone "\udXXX" escape; it is no character and cannot be checked.
-            raise ApiError(422, "invalid_request", f"{where}: contains an unpaired UTF-16 surrogate")
+        if (why := surrogate_problem(text, where)) is not None:
+            raise ApiError(422, "invalid_request", why)
         if len(text) > settings.max_text_chars:
             raise ApiError(413, "text_too_long",
                            f"{where} is {len(text)} characters; the limit is {settings.max_text_chars}",
@@ -299,33 +450,32 @@ def create_app(checker: Checker | None = None, settings: Settings | None = None)
     @app.post("/v1/check", response_model=CheckResult, responses=errors, tags=["check"],
               summary="Check one draft or utterance")
     async def v1_check(body: CheckRequest, request: Request) -> Response:
-        authorise(request)
         check_length(body.text)
         t0 = time.perf_counter()
-        res: CheckResult = await run_check(lambda b: _check(checker, b), body, body.text)
+        res: CheckResult = await run_check(lambda b: _check(checker, b, budget_s), body, body.text, long=False)
         _log_check("check", body.role, len(body.text), res.findings, t0)
         return Response(res.model_dump_json(), media_type="application/json")
 
     @app.post("/v1/conversations", response_model=ConversationResult, responses=errors, tags=["check"],
               summary="Check a whole conversation (listener inferred from the dialogue)")
     async def v1_conversations(body: Conversation, request: Request) -> Response:
-        authorise(request)
         if len(body.utterances) > settings.max_utterances:
             raise ApiError(413, "too_many_utterances",
                            f"{len(body.utterances)} utterances; the limit is {settings.max_utterances}",
                            limit=settings.max_utterances)
+        check_length(body.id, "id")
         for i, u in enumerate(body.utterances):
             check_length(u.text, f"utterances[{i}].text")
         t0 = time.perf_counter()
-        res: ConversationResult = await run_check(checker.check_conversation, body,
-                                                  "\n".join(u.text for u in body.utterances))
-        _log_check("conversation", f"{len(body.utterances)} turns", sum(len(u.text) for u in body.utterances),
-                   [f for _, f in res.findings], t0)
+        chars = sum(len(u.text) for u in body.utterances)
+        res: ConversationResult = await run_check(
+            lambda b: _check_conversation(checker, b, budget_s), body, "\n".join(u.text for u in body.utterances),
+            long=chars > FAST_LANE_CHARS or len(body.utterances) > 20)
+        _log_check("conversation", f"{len(body.utterances)} turns", chars, [f for _, f in res.findings], t0)
         return Response(res.model_dump_json(), media_type="application/json")
 
     @app.get("/v1/rules", tags=["rules"], summary="The rule catalogue")
     async def v1_rules(request: Request) -> Response:
-        authorise(request)
         return rule_catalogue
 
     @app.get("/healthz", tags=["service"], summary="Liveness and what is loaded")
@@ -334,7 +484,7 @@ def create_app(checker: Checker | None = None, settings: Settings | None = None)
                 "tokenizer": checker.tokenizer_name,
                 "limits": {"max_text_chars": settings.max_text_chars, "max_body_bytes": settings.max_body_bytes,
                            "max_utterances": settings.max_utterances, "timeout_s": settings.timeout_s},
-                "api_key_required": bool(api_keys)}
+                "api_key_required": bool(settings.api_keys)}
 
     # ---- the page ----
 
@@ -343,6 +493,10 @@ def create_app(checker: Checker | None = None, settings: Settings | None = None)
         return FileResponse(STATIC_DIR / "index.html", headers=_PAGE_HEADERS)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    if store is not None:
+        from .store.router import install as install_review
+
+        install_review(app, store)
 
     if _SWAGGER_DIR:
         # The OpenAPI page with Swagger UI's files from the fastapi-offline package: works without internet access.
@@ -357,12 +511,13 @@ def create_app(checker: Checker | None = None, settings: Settings | None = None)
                                        swagger_css_url="/docs-assets/swagger-ui.css",
                                        swagger_favicon_url="/docs-assets/favicon.png")
 
-    # Outermost first: the body limit runs before anything reads the body.
+    # The last added runs first: CORS (so even a 401 carries its headers), then the guard, which
+    # answers before anything reads the body.
+    app.add_middleware(GuardMiddleware, settings=settings)
     if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
+        app.add_middleware(JsonCORSMiddleware, allow_origins=list(settings.cors_origins),
                            allow_methods=["GET", "POST"], allow_headers=["Content-Type", "X-API-Key", "Authorization"],
                            max_age=600)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     return app
 
 
@@ -387,8 +542,19 @@ _PAGE_HEADERS = {
 }
 
 
-def _check(checker: Checker, body: CheckRequest) -> CheckResult:
-    return checker.check(body.text, role=body.role, counterpart=body.counterpart, channel=body.channel)
+def _check(checker: Checker, body: CheckRequest, budget_s: float) -> CheckResult:
+    try:
+        return checker.check(body.text, role=body.role, counterpart=body.counterpart, channel=body.channel,
+                             deadline_s=budget_s)
+    except TypeError:  # a stand-in checker without deadlines (tests, embedding applications)
+        return checker.check(body.text, role=body.role, counterpart=body.counterpart, channel=body.channel)
+
+
+def _check_conversation(checker: Checker, conv: Conversation, budget_s: float) -> ConversationResult:
+    try:
+        return checker.check_conversation(conv, deadline_s=budget_s)
+    except TypeError:
+        return checker.check_conversation(conv)
 
 
 def _log_check(kind: str, who: str, chars: int, findings: list, t0: float) -> None:
@@ -400,8 +566,27 @@ def _log_check(kind: str, who: str, chars: int, findings: list, t0: float) -> No
 
 def masked_for_log(text: str, limit: int = 200) -> str:
     """A draft as it may appear in a log line: identifiers masked, cut to ``limit`` characters."""
-    masked = mask_text_preserving(text)
+    masked = mask_text(text)
     return masked if len(masked) <= limit else masked[:limit] + "…"
+
+
+class MaskedAccessLog(logging.Filter):
+    """Masks identifiers in the request line of uvicorn's access log (a phone number in a query string)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            path, sep, query = args[2].partition("?")
+            if sep:
+                record.args = (*args[:2], path + "?" + mask_text(unquote_plus(query)), *args[3:])
+        return True
+
+
+def install_log_masking() -> None:
+    """Mask the access log's request lines (idempotent)."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, MaskedAccessLog) for f in access.filters):
+        access.addFilter(MaskedAccessLog())
 
 
 def _catalogue(checker: Checker) -> Response:
@@ -424,13 +609,19 @@ def _catalogue(checker: Checker) -> Response:
 def app_factory() -> FastAPI:
     """Factory for ``uvicorn --factory tonecheck.server:app_factory`` (each worker builds its own)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return create_app()
+    install_log_masking()
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
+    return create_app(store=os.environ.get("TONECHECK_STORE") or None)
 
 
-def run(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+def run(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, store: str | None = None) -> None:
     """Start the service (``tonecheck serve``). Lexicons load once per worker, before it accepts requests."""
     import uvicorn
 
+    settings = Settings.from_env()  # refuse a bad setting before anything starts
+    del settings
+    if store:
+        os.environ["TONECHECK_STORE"] = store   # each worker's app_factory opens it
     if workers and workers > 1:
         uvicorn.run("tonecheck.server:app_factory", factory=True, host=host, port=port, workers=workers,
                     log_level="info")

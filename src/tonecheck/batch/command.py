@@ -45,6 +45,8 @@ def add_check_arguments(c: argparse.ArgumentParser) -> None:
                    "in ./pyproject.toml)")
     c.add_argument("--no-config", action="store_true", help="ignore config files in the current directory")
     c.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary")
+    c.add_argument("--store", metavar="URL", help="also keep the run in a results store for review: a file "
+                   "(qa.db, SQLite) or postgresql://user@host/db (needs tonecheck[store]; see docs/review.md)")
 
 
 def config_from_args(args: argparse.Namespace) -> BatchConfig:
@@ -60,6 +62,8 @@ def config_from_args(args: argparse.Namespace) -> BatchConfig:
         if not Path(d).is_dir():
             raise UsageError(f"--lexicon {d}: not a directory")
     cfg.lexicons = list(cfg.lexicons) + [str(Path(d)) for d in extra]
+    if getattr(args, "no_model", False):
+        cfg.model = False
     return cfg
 
 
@@ -128,6 +132,47 @@ def write_report(report: dict[str, Any], fmt: str, output: str | None) -> None:
             os.unlink(tmp)
 
 
+def _first_interrupt(signum: int, frame: Any) -> None:
+    """The first Ctrl-C stops the run; every later one is ignored until the partial report is written.
+
+    A second Ctrl-C a moment after the first used to land while the partial
+    report was being assembled and lose it.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def _open_store(args: argparse.Namespace) -> Any:
+    """The results store hook (tonecheck.store): the run is recorded, incomplete, before checking."""
+    if not getattr(args, "store", None):
+        return None
+    try:
+        from ..store.runs import Recorder
+        from ..store.db import StoreError
+    except ImportError as exc:
+        raise UsageError(f"--store needs extra packages: pip install 'tonecheck[store]' ({exc.name} missing)") from None
+    try:
+        return Recorder.start(args.store, list(args.paths), masked=not args.show_pii)
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _finish_store(recorder: Any, report: dict[str, Any], quiet: bool) -> str | None:
+    """Store the run (annotating each finding with its hit id and review status); an error is returned,
+    not raised, so the report is still written."""
+    from ..store.db import StoreError
+
+    try:
+        line = recorder.finish(report)
+    except StoreError as exc:
+        return str(exc)
+    except Exception as exc:  # a bug in the store must not cost the user the report
+        return f"--store: internal error ({type(exc).__name__}); the run is left incomplete"
+    if not quiet:
+        print(line, file=sys.stderr)
+    return None
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     fmt = args.format
@@ -146,16 +191,23 @@ def cmd_check(args: argparse.Namespace) -> int:
     if "-" in args.paths:
         buf = getattr(sys.stdin, "buffer", None)
         stdin_data = buf.read() if buf is not None else sys.stdin.read().encode("utf-8")
+    recorder = _open_store(args)
     progress = Progress(sys.stderr, enabled=not args.quiet and sys.stderr.isatty())
     opts = RunOptions(config=cfg, input_format=args.input_format, jobs=args.jobs, show_pii=args.show_pii,
                       progress=progress)
-    report = run_batch(args.paths, opts, stdin_data=stdin_data)
-    progress.close()
-    old = signal.signal(signal.SIGINT, signal.SIG_IGN)   # the report is written whole, even on a second Ctrl-C
+    old = signal.signal(signal.SIGINT, _first_interrupt)
+    store_error = None
     try:
+        report = run_batch(args.paths, opts, stdin_data=stdin_data)
+        progress.close()
+        signal.signal(signal.SIGINT, signal.SIG_IGN)   # the report is written whole, even on a late Ctrl-C
+        if recorder is not None:
+            store_error = _finish_store(recorder, report, args.quiet)
         write_report(report, fmt, args.output)
     finally:
         signal.signal(signal.SIGINT, old)
+    if store_error:
+        raise UsageError(store_error)
     s = report["summary"]
     if report["partial"]:
         if not args.quiet:

@@ -5,18 +5,20 @@ silently switch a rule back on). Paths are relative to the config file.
 """
 from __future__ import annotations
 
+import math
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..checker import ConfigError
+from ..engine import DEFAULT_DEADLINE_S
+from ..lexicon import read_toml
 from ..readers import AGENT_LABELS, CUSTOMER_LABELS
 
 SEVERITIES = ("high", "medium", "low")
-
-
-class ConfigError(ValueError):
-    """The configuration is invalid; the message names the file and the key."""
+_OFFSET = re.compile(r"^(?:Z|UTC|[+-](?:0\d|1[0-4]):[0-5]\d)$")
 
 
 @dataclass
@@ -54,19 +56,25 @@ class BatchConfig:
     customer_labels: list[str] = field(default_factory=lambda: list(CUSTOMER_LABELS))
     columns: dict[str, str] = field(default_factory=dict)          # canonical field -> header name
     fail_on: str | None = None
+    deadline_s: float = DEFAULT_DEADLINE_S
+    model: bool | str = True                 # False: rules only; a path: other weights
+    model_thresholds: dict[str, float] = field(default_factory=dict)
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
     contact: ContactConfig = field(default_factory=ContactConfig)
 
     def checker_kwargs(self) -> dict[str, Any]:
         return {"lexicon_dirs": list(self.lexicons), "enable": self.enable, "disable": list(self.disable),
-                "severity": dict(self.severity), "allow": list(self.allow)}
+                "severity": dict(self.severity), "allow": list(self.allow), "deadline_s": self.deadline_s,
+                "model": self.model, "model_thresholds": dict(self.model_thresholds)}
 
 
 COLUMN_FIELDS = ("conversation_id", "speaker", "text", "start", "end", "agent_id", "call_start",
                  "contact_id", "outcome", "counterpart", "channel")
 
 _TOP = {"lexicons", "enable", "disable", "severity", "allow", "speakers", "columns", "fail_on", "scoring",
-        "contact"}
+        "contact", "deadline_ms", "model"}
+_MODEL = {"enabled", "path", "thresholds"}
+_MODEL_CATEGORIES = ("threat", "insult", "sarcasm", "privacy", "conduct", "risk")
 _SPEAKERS = {"agent", "customer"}
 _SCORING = {"start", "deductions", "rules", "critical", "pass_mark", "per_rule_once"}
 _CONTACT = {"night_start", "night_end", "max_unanswered_per_day", "night_severity", "attempts_severity",
@@ -83,7 +91,7 @@ def find_config(cwd: str | Path = ".") -> Path | None:
     if pp.is_file():
         try:
             data = tomllib.loads(pp.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError):
             return None
         if "tonecheck" in data.get("tool", {}):
             return pp
@@ -100,12 +108,7 @@ def load_config(path: str | Path | None = None, *, search: bool = True) -> Batch
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"{path}: config file not found")
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8-sig"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8") from None
+    data = read_toml(p, ConfigError)
     if p.name == "pyproject.toml":
         data = data.get("tool", {}).get("tonecheck")
         if data is None:
@@ -139,9 +142,11 @@ def parse_config(data: dict[str, Any], source: str = "<config>", prefix: str = "
             raise err(key, f"expected one of {', '.join(SEVERITIES)}, not {v!r}")
         return v
 
-    def num(key: str, v: Any) -> float:
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
+    def num(key: str, v: Any, lo: float = 0.0) -> float:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
             raise err(key, f"expected a number, not {v!r}")
+        if v < lo:
+            raise err(key, f"expected a number of at least {lo:g}, not {v!r}")
         return float(v)
 
     def table(key: str, v: Any) -> dict:
@@ -169,6 +174,32 @@ def parse_config(data: dict[str, Any], source: str = "<config>", prefix: str = "
         cfg.severity = {k: sev(f"severity.{k}", v) for k, v in table("severity", data["severity"]).items()}
     if "fail_on" in data:
         cfg.fail_on = sev("fail_on", data["fail_on"])
+    if "deadline_ms" in data:
+        ms = num("deadline_ms", data["deadline_ms"], lo=1.0)
+        cfg.deadline_s = ms / 1000.0
+    if "model" in data:
+        md = table("model", data["model"])
+        unknown(md, _MODEL, "model.")
+        if "enabled" in md:
+            if not isinstance(md["enabled"], bool):
+                raise err("model.enabled", "expected true or false")
+            cfg.model = md["enabled"]
+        if "path" in md:
+            if not isinstance(md["path"], str):
+                raise err("model.path", "expected a path to a weights file")
+            mp = Path(md["path"]) if Path(md["path"]).is_absolute() else base / md["path"]
+            if not mp.is_file():
+                raise err("model.path", f"weights file {md['path']!r} not found")
+            if cfg.model is not False:
+                cfg.model = str(mp)
+        if "thresholds" in md:
+            th = table("model.thresholds", md["thresholds"])
+            unknown(th, set(_MODEL_CATEGORIES), "model.thresholds.")
+            for k, v in th.items():
+                t = num(f"model.thresholds.{k}", v)
+                if not 0 < t <= 1:
+                    raise err(f"model.thresholds.{k}", f"expected a probability in (0, 1], not {v!r}")
+                cfg.model_thresholds[k] = t
     if "speakers" in data:
         sp = table("speakers", data["speakers"])
         unknown(sp, _SPEAKERS, "speakers.")
@@ -194,6 +225,8 @@ def parse_config(data: dict[str, Any], source: str = "<config>", prefix: str = "
             s.start = num("scoring.start", sc["start"])
         if "pass_mark" in sc:
             s.pass_mark = num("scoring.pass_mark", sc["pass_mark"])
+            if s.pass_mark > s.start:
+                raise err("scoring.pass_mark", f"{s.pass_mark:g} is above scoring.start ({s.start:g})")
         if "deductions" in sc:
             d = table("scoring.deductions", sc["deductions"])
             unknown(d, set(SEVERITIES), "scoring.deductions.")
@@ -225,12 +258,10 @@ def parse_config(data: dict[str, Any], source: str = "<config>", prefix: str = "
             if k in ct:
                 setattr(c, k, sev(f"contact.{k}", ct[k]))
         if "utc_offset" in ct:
-            from .contact import parse_offset
-            try:
-                parse_offset(ct["utc_offset"])
-            except ValueError:
-                raise err("contact.utc_offset", f"expected an offset like \"+08:00\", not {ct['utc_offset']!r}") from None
-            c.utc_offset = ct["utc_offset"]
+            v = ct["utc_offset"]
+            if not isinstance(v, str) or not _OFFSET.match(v.strip()):
+                raise err("contact.utc_offset", f"expected a string offset like \"+08:00\", not {v!r}")
+            c.utc_offset = v.strip()
         if "enabled" in ct:
             if not isinstance(ct["enabled"], bool):
                 raise err("contact.enabled", "expected true or false")

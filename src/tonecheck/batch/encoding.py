@@ -40,6 +40,9 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
         raise DecodeError("binary data (control characters), not a text transcript")
     except UnicodeDecodeError:
         pass
+    if _looks_japanese(data):
+        raise DecodeError("Shift-JIS (Japanese) text, not a supported encoding (UTF-8, UTF-16 or GB18030/GBK); "
+                          "re-export the transcript as UTF-8")
     try:
         text = data.decode("gb18030")
     except UnicodeDecodeError:
@@ -57,3 +60,22 @@ def _mostly_cjk_or_ascii(text: str) -> bool:
     good = sum(1 for c in sample if ord(c) < 128 or "\u4e00" <= c <= "\u9fff" or "\u3000" <= c <= "\u303f"
                or "\uff00" <= c <= "\uffef" or c in "“”‘’…—·")
     return good / len(sample) >= 0.9
+
+
+def _looks_japanese(data: bytes) -> bool:
+    """Shift-JIS bytes also decode as GB18030 (into nonsense Chinese): tell them apart by the kana.
+
+    Japanese text is full of hiragana and katakana (the particles の は を),
+    which Shift-JIS writes with lead bytes 0x82/0x83; in GBK those bytes hold
+    rare characters, so GBK text decoded as Shift-JIS shows almost no kana.
+    """
+    try:
+        sample = data[:8000].decode("shift_jis", errors="strict")
+    except UnicodeDecodeError:
+        try:
+            sample = data[:7999].decode("shift_jis", errors="strict")  # a cut multi-byte character
+        except UnicodeDecodeError:
+            return False
+    wide = [c for c in sample if ord(c) > 127]
+    kana = sum(1 for c in wide if "\u3040" <= c <= "\u30ff")
+    return len(wide) >= 4 and kana / len(wide) >= 0.15

@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .. import __version__
-from ..checker import Checker, InputError
+from ..checker import Checker, ConfigError, InputError, check_selectors
+from ..engine import DEFAULT_DEADLINE_S
 from ..models import Conversation, Finding
-from ..pii import mask_text, mask_text_preserving
+from ..pii import mask_result, mask_text
 from .config import BatchConfig
 from .contact import contact_findings, contact_key
 from .readers import EXTENSIONS, ConvError, Speakers, read_path
@@ -106,17 +107,6 @@ def _jsonable(v: Any) -> Any:
     return str(v)
 
 
-def _mask_turn(text: str, findings: list[Finding]) -> tuple[str, list[Finding]]:
-    from ..pii import mask_span_preserving
-
-    chars = list(mask_text_preserving(text))
-    for f in findings:
-        if f.subtype == "privacy.pii_exposure":
-            chars[f.start:f.end] = mask_span_preserving(text[f.start:f.end])
-    masked = "".join(chars)
-    return masked, [f.model_copy(update={"text": masked[f.start:f.end]}) for f in findings]
-
-
 def check_one(conv: Conversation | ConvError, file_shown: str) -> dict[str, Any]:
     """One conversation record (JSON-ready)."""
     show = _STATE["show_pii"]
@@ -129,7 +119,7 @@ def check_one(conv: Conversation | ConvError, file_shown: str) -> dict[str, Any]
                            "agent_id": meta.get("agent_id"), "call_start": meta.get("call_start"),
                            "outcome": meta.get("outcome"), "_contact_key": contact_key(meta.get("contact_id"))}
     cid = meta.get("contact_id")
-    rec["contact_id"] = None if cid in (None, "") else (str(cid) if show else mask_text_preserving(str(cid)))
+    rec["contact_id"] = None if cid in (None, "") else (str(cid) if show else mask_text(str(cid)))
     extra = {k: v for k, v in meta.items() if k not in ("agent_id", "call_start", "outcome", "contact_id")}
     rec["metadata"] = extra if show else {k: mask_text(str(v)) if isinstance(v, str) else v for k, v in extra.items()}
     try:
@@ -138,8 +128,9 @@ def check_one(conv: Conversation | ConvError, file_shown: str) -> dict[str, Any]
         return {**rec, "status": "error", "error": str(exc).splitlines()[0], "turns": [], "findings": []}
     turns, findings = [], []
     for i, (u, r) in enumerate(zip(conv.utterances, res.utterances)):
-        text, fs = (r.text, r.findings) if show else _mask_turn(r.text, r.findings)
-        rewrite = r.rewrite if show else mask_text_preserving(r.rewrite)
+        if not show:
+            r = mask_result(r)
+        text, fs, rewrite = r.text, r.findings, r.rewrite
         turns.append({"speaker": r.role, "text": text, "start": u.start, "end": u.end,
                       "counterpart": res.counterparts[i] if i < len(res.counterparts) else None,
                       "rewrite": rewrite if r.violations else None, "truncated": r.truncated})
@@ -261,28 +252,48 @@ def _lexicon_stamp(dirs: list[str]) -> tuple:
 
 
 def cached_checker(lexicon_dirs: list[str] = (), *, enable: list[str] | None = None, disable: list[str] = (),
-                   severity: dict[str, str] | None = None, allow: list[str] = ()) -> Checker:
+                   severity: dict[str, str] | None = None, allow: list[str] = (),
+                   deadline_s: float = DEFAULT_DEADLINE_S, model: bool | str = True,
+                   model_thresholds: dict[str, float] | None = None) -> Checker:
     """A Checker per distinct configuration, reused within the process (building one loads
     every lexicon; the CLI in tests and long-lived callers ask for the same one many times)."""
     dirs = [str(Path(d).resolve()) for d in lexicon_dirs]
     key = (tuple(dirs), _lexicon_stamp(dirs), None if enable is None else tuple(enable), tuple(disable),
-           tuple(sorted((severity or {}).items())), tuple(allow))
+           tuple(sorted((severity or {}).items())), tuple(allow), deadline_s, model,
+           tuple(sorted((model_thresholds or {}).items())))
     if key not in _CHECKERS:
         if len(_CHECKERS) >= 8:
             _CHECKERS.pop(next(iter(_CHECKERS)))
         _CHECKERS[key] = Checker(dirs, enable=enable, disable=list(disable), severity=dict(severity or {}),
-                                 allow=list(allow))
+                                 allow=list(allow), deadline_s=deadline_s, model=model,
+                                 model_thresholds=dict(model_thresholds or {}))
     return _CHECKERS[key]
 
 
 def build_checker(cfg: BatchConfig) -> Checker:
-    kw = cfg.checker_kwargs()
-    if not any((kw["lexicon_dirs"], kw["enable"] is not None, kw["disable"], kw["severity"], kw["allow"])):
-        from .. import default_checker
+    """The checker the config describes; every rule selector in the config must name a rule.
 
-        return default_checker()
-    return cached_checker(kw["lexicon_dirs"], enable=kw["enable"], disable=kw["disable"], severity=kw["severity"],
-                          allow=kw["allow"])
+    A misspelt ``enable`` would otherwise switch every rule off and report a
+    clean day: a selector error is a ConfigError naming the file and key.
+    """
+    kw = cfg.checker_kwargs()
+    where = f"{cfg.path}: " if cfg.path else ""
+    prefix = "tool.tonecheck." if cfg.path and Path(cfg.path).name == "pyproject.toml" else ""
+    try:
+        if not any((kw["lexicon_dirs"], kw["enable"] is not None, kw["disable"], kw["severity"], kw["allow"],
+                    kw["deadline_s"] != DEFAULT_DEADLINE_S, kw["model"] is not True, kw["model_thresholds"])):
+            from .. import default_checker
+
+            checker = default_checker()
+        else:
+            checker = cached_checker(kw["lexicon_dirs"], enable=kw["enable"], disable=kw["disable"],
+                                     severity=kw["severity"], allow=kw["allow"], deadline_s=kw["deadline_s"],
+                                     model=kw["model"], model_thresholds=kw["model_thresholds"])
+        check_selectors(cfg.scoring.critical, checker.lexicon.rules, "scoring.critical")
+        check_selectors(cfg.scoring.rules, checker.lexicon.rules, "scoring.rules")
+    except ConfigError as exc:
+        raise ConfigError(where + prefix + str(exc)) from None
+    return checker
 
 
 def run_batch(paths: list[str], opts: RunOptions, *, checker: Checker | None = None,
@@ -346,6 +357,11 @@ def run_batch(paths: list[str], opts: RunOptions, *, checker: Checker | None = N
                         for (i, k, n), res in zip(chunk, outs):
                             done_part(i, k, n, res)
             except KeyboardInterrupt:
+                # Stop the workers outright: an interrupt that lands inside submit() can leave one
+                # waiting on the task queue's lock for ever, and the exit would then wait for it.
+                # (Python 3.14 has pool.terminate_workers(); before that the process table is private.)
+                for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                    proc.terminate()
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise
             pool.shutdown(wait=True)

@@ -113,7 +113,7 @@ def check_utterances(df: DataFrame, text: str = "text", role: str | Column | Non
     (array of Finding structs; :func:`explode_findings` gives one row per finding), ``rewrite``,
     ``truncated``.
     """
-    spec = W.Spec.build(as_config(config), show_pii=show_pii)
+    spec = W.Spec.build(as_config(config), show_pii=show_pii, validate=True)
     keep = _keep(df, keep, W.UTTERANCE_COLUMNS)
     src = df.select(
         _as_string(df, text, "text").alias(W.TEXT),
@@ -169,7 +169,8 @@ def check_conversations(df: DataFrame, conversation: str = "conversation_id", or
     results you combine).
     """
     cfg = as_config(config)
-    spec = W.Spec.build(cfg, show_pii=show_pii, salt=contact_salt if contact_salt is not None else secrets.token_bytes(16))
+    spec = W.Spec.build(cfg, show_pii=show_pii, salt=contact_salt if contact_salt is not None else secrets.token_bytes(16),
+                        validate=True)
     for what, name in (("conversation", conversation), ("order", order)):
         _column(df, name, what)
     taken = set(W.TURN_COLUMNS)

@@ -23,8 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..checker import MAX_TEXT_CHARS, Checker, InputError
-from ..cli import mask_result
-from ..pii import mask_text, mask_text_preserving
+from ..pii import mask_result, mask_text
 from ..batch.config import BatchConfig
 from ..batch.contact import contact_findings, contact_key
 from ..batch.readers import _CHANNEL, _COUNTERPART, ConvError, Speakers, norm_outcome, rows_to_conversations
@@ -47,27 +46,40 @@ UTTERANCE_COLUMNS = ("text", "role", "counterpart", "channel", "status", "reason
 @dataclass(frozen=True)
 class Spec:
     """Everything a worker needs, pickled into the task: the team configuration, the team
-    lexicon files themselves (so executors need no shared file system), masking and the key
-    that turns contact numbers into grouping keys."""
+    lexicon files and a custom model's weights themselves (so executors need no shared file
+    system), masking, and the key that turns contact numbers into grouping keys."""
 
     config: BatchConfig
     lexicon_files: tuple[tuple[str, tuple[tuple[str, bytes], ...]], ...] = ()
+    model_file: tuple[str, bytes] | None = None
     show_pii: bool = False
     salt: bytes = b""
 
     @classmethod
-    def build(cls, config: BatchConfig | None = None, *, show_pii: bool = False, salt: bytes = b"") -> "Spec":
+    def build(cls, config: BatchConfig | None = None, *, show_pii: bool = False, salt: bytes = b"",
+              validate: bool = False) -> "Spec":
+        """The spec for ``config``; with ``validate`` the driver builds the checker once first, so a
+        bad config or lexicon is an error here, not a failed task on every executor."""
         config = config or BatchConfig()
+        if validate:
+            build_checker(config)
         files = []
         for d in config.lexicons:
             p = Path(d)
             paths = [p] if p.is_file() else sorted(p.glob("*.toml"))
             files.append((p.stem if p.is_file() else p.name, tuple((q.name, q.read_bytes()) for q in paths)))
-        return cls(config=config, lexicon_files=tuple(files), show_pii=show_pii, salt=salt)
+        model = getattr(config, "model", True)
+        weights = (Path(model).name, Path(model).read_bytes()) if isinstance(model, str) else None
+        return cls(config=config, lexicon_files=tuple(files), model_file=weights, show_pii=show_pii, salt=salt)
 
     def checker_key(self) -> str:
-        c = self.config
-        h = hashlib.sha256(repr((c.enable, c.disable, sorted(c.severity.items()), c.allow)).encode())
+        """Digest of every checker setting (whatever ``checker_kwargs`` holds, now or later) with the
+        lexicon and weights files' contents in place of their driver-side paths."""
+        kw = {k: v for k, v in self.config.checker_kwargs().items() if k not in ("lexicon_dirs", "model")}
+        h = hashlib.sha256(repr(sorted(kw.items())).encode())
+        h.update(repr(getattr(self.config, "model", True) is not False).encode())
+        if self.model_file:
+            h.update(b"model\0" + hashlib.sha256(self.model_file[1]).digest())
         for name, files in self.lexicon_files:
             h.update(name.encode() + b"\0")
             for fname, data in files:
@@ -79,31 +91,39 @@ _CHECKERS: dict[str, Checker] = {}
 BUILDS: Counter = Counter()          # checker builds in this process, by configuration digest
 
 
-def _materialise(key: str, lexicon_files: tuple) -> list[str]:
-    """Write the shipped lexicon files under the temp directory once per machine (content-addressed,
-    renamed into place, so concurrent workers never see a half-written directory)."""
-    if not lexicon_files:
-        return []
-    root = Path(tempfile.gettempdir()) / f"tonecheck-lexicons-{key[:20]}"
+def _materialise(key: str, spec: Spec) -> Path:
+    """Write the shipped lexicon and weights files under the temp directory once per machine
+    (content-addressed, renamed into place, so concurrent workers never see a half-written one)."""
+    root = Path(tempfile.gettempdir()) / f"tonecheck-files-{key[:20]}"
     if not root.is_dir():
-        tmp = Path(tempfile.mkdtemp(prefix=".tonecheck-lexicons-"))
-        for i, (name, files) in enumerate(lexicon_files):
+        tmp = Path(tempfile.mkdtemp(prefix=".tonecheck-files-"))
+        for i, (name, files) in enumerate(spec.lexicon_files):
             sub = tmp / f"{i:02d}-{name}"
             sub.mkdir()
             for fname, data in files:
                 (sub / fname).write_bytes(data)
+        if spec.model_file:
+            (tmp / "model").mkdir()
+            (tmp / "model" / spec.model_file[0]).write_bytes(spec.model_file[1])
         try:
             os.rename(tmp, root)
         except OSError:          # another worker won the race; its copy is identical
             pass
-    return [str(root / f"{i:02d}-{name}") for i, (name, _) in enumerate(lexicon_files)]
+    return root
 
 
 def checker_for(spec: Spec) -> Checker:
     """This worker's checker for ``spec``, built once."""
     key = spec.checker_key()
     if key not in _CHECKERS:
-        cfg = dataclasses.replace(spec.config, lexicons=_materialise(key, spec.lexicon_files))
+        cfg = spec.config
+        if spec.lexicon_files or spec.model_file:
+            root = _materialise(key, spec)
+            changes: dict[str, Any] = {"lexicons": [str(root / f"{i:02d}-{name}")
+                                                    for i, (name, _) in enumerate(spec.lexicon_files)]}
+            if spec.model_file:
+                changes["model"] = str(root / "model" / spec.model_file[0])
+            cfg = dataclasses.replace(cfg, **changes)
         _CHECKERS[key] = build_checker(cfg)
         BUILDS[key] += 1
     return _CHECKERS[key]
@@ -226,7 +246,7 @@ def check_utterance_frame(pdf: pd.DataFrame, spec: Spec, keep: tuple[str, ...]) 
                 reason = str(exc)
             except Exception as exc:   # a bug must not fail the job; the row says what happened
                 reason = f"internal error: {type(exc).__name__}: {str(exc)[:200]}"
-        shown_text = None if text is None else (text if spec.show_pii else mask_text_preserving(text))
+        shown_text = None if text is None else (text if spec.show_pii else mask_text(text))
         out["text"].append(res.text if res else shown_text)
         out["role"].append(r)
         out["counterpart"].append(c)
@@ -263,7 +283,7 @@ def _turn_table(g: Rows, names: Names) -> Rows:
 
 
 def _masked(texts: list[Any], show_pii: bool) -> list[Any]:
-    return [t if t is None or show_pii else mask_text_preserving(str(t)) for t in texts]
+    return [t if t is None or show_pii else mask_text(str(t)) for t in texts]
 
 
 def reject_rows(g: Rows, spec: Spec, names: Names, reason: str) -> Rows:
@@ -338,7 +358,7 @@ def check_conversation_rows(g: Rows, spec: Spec, names: Names) -> Rows:
     conv_cols = {"agent_id": None if first["agent_id"] is None else str(first["agent_id"]),
                  "call_start": None if first["call_start"] is None else str(first["call_start"]),
                  "outcome": norm_outcome(first["outcome"]),
-                 "contact_id": None if cid is None else (str(cid) if spec.show_pii else mask_text_preserving(str(cid))),
+                 "contact_id": None if cid is None else (str(cid) if spec.show_pii else mask_text(str(cid))),
                  "contact_key": contact_key(cid, spec.salt)}
     for k, v in conv_cols.items():
         out[k] = [v] * n

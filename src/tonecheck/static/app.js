@@ -50,11 +50,23 @@
 
   function convert(result) {
     var at = cpToU16(result.text);
-    return result.findings.map(function (f, i) {
+    var xs = result.findings.map(function (f, i) {
       return { i: i, f: f, start: at(f.start), end: at(f.end), fixStart: at(f.fix_start), fixEnd: at(f.fix_end),
-               risk: f.category === "risk", fixable: f.category !== "risk" && f.fix_end >= f.fix_start &&
+               sug: f.suggestion, risk: f.category === "risk", fixable: f.category !== "risk" && f.fix_end >= f.fix_start &&
                (f.suggestion !== "" || f.fix_end > f.fix_start) };
     });
+    // Fixes never overlap: a finding inside a wider fix (an insult inside a threatening sentence) has an
+    // empty fix of its own; its button applies the wider fix that covers it.
+    xs.forEach(function (x) {
+      if (x.risk || x.fixable) return;
+      var cover = xs.filter(function (y) {
+        return y !== x && !y.risk && y.f.fix_end > y.f.fix_start && y.f.fix_start <= x.f.start && x.f.end <= y.f.fix_end;
+      })[0];
+      if (cover) {
+        x.fixable = true; x.fixStart = cover.fixStart; x.fixEnd = cover.fixEnd; x.sug = cover.sug; x.cover = cover.i;
+      }
+    });
+    return xs;
   }
 
   // ---- rendering ----
@@ -106,12 +118,13 @@
       var target = shown.text.slice(x.fixStart, x.fixEnd);
       if (target.length > 40) target = target.slice(0, 18) + "……" + target.slice(-18);
       var wider = target && target !== f.text ? "把「" + esc(target) + "」" : "";
-      h += f.suggestion
-        ? '<p class="f-sug"><b>' + (wider ? "建议" + wider + "改为：" : "建议改为：") + "</b>" + esc(f.suggestion) + "</p>"
+      if (x.cover !== undefined) h += '<p class="f-cover">与另一处问题在同一句，一并改写。</p>';
+      h += x.sug
+        ? '<p class="f-sug"><b>' + (wider ? "建议" + wider + "改为：" : "建议改为：") + "</b>" + esc(x.sug) + "</p>"
         : '<p class="f-sug"><b>建议' + (wider ? wider : "") + "删除" + (wider ? "" : "这部分") + "</b></p>";
       if (withButton) {
         h += '<button type="button" class="apply" data-apply="' + x.i + '"' + (stale ? " disabled" : "") + ">" +
-             (f.suggestion ? "采纳这条修改" : "删除这部分") + "</button>";
+             (x.sug ? "采纳这条修改" : "删除这部分") + "</button>";
       }
     }
     return h;
@@ -271,10 +284,10 @@
     var x = shown.findings.filter(function (y) { return y.i === i; })[0];
     if (!x || !x.fixable) return;
     var t = shown.text, before = t.slice(0, x.fixStart), after = t.slice(x.fixEnd);
-    if (!x.f.suggestion && PUNCT.test(after.charAt(0)) && (!before || PUNCT.test(before.slice(-1)))) {
+    if (!x.sug && PUNCT.test(after.charAt(0)) && (!before || PUNCT.test(before.slice(-1)))) {
       after = after.slice(1);  // deleting a phrase should not leave "，，" or a leading "，"
     }
-    setText(before + x.f.suggestion + after, x.fixStart + x.f.suggestion.length);
+    setText(before + x.sug + after, x.fixStart + x.sug.length);
   }
 
   // ---- tooltip: hover (mouse) or tap / caret (touch, keyboard) on a highlight ----

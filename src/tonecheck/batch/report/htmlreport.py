@@ -200,6 +200,20 @@ def _highlight(text: str, fs: list[dict[str, Any]]) -> str:
     return "".join(out)
 
 
+REVIEW_ZH = {"unreviewed": ("待复核", "#646a73"), "confirmed": ("复核：确认违规", "#d83931"),
+             "rejected": ("复核：误报", "#2ea121"), "unsure": ("复核：不确定", "#de7802")}
+
+
+def _review_badge(f: dict[str, Any]) -> str:
+    """The review status a results store gave the hit (``check --store``); nothing without a store."""
+    st = f.get("review")
+    if not st or st == "signal":     # customer risk signals are not reviewed
+        return ""
+    label, color = REVIEW_ZH.get(st, (st, "#646a73"))
+    return (f' <span class="review" title="{_e(f.get("hit_id", ""))}" style="border:1px solid {color};color:{color};'
+            f'border-radius:3px;padding:0 4px;font-size:12px">{_e(label)}</span>')
+
+
 def _finding_html(f: dict[str, Any]) -> str:
     risk = f["category"] == "risk"
     sev_cls = "risk" if risk else f["severity"]
@@ -207,7 +221,7 @@ def _finding_html(f: dict[str, Any]) -> str:
     chip = f'<span class="chip" style="background:{CAT_COLORS.get(f["category"], "#888")}">{_e(CAT_ZH.get(f["category"], f["category"]))}</span>'
     span = f"「{_e(f['text'])}」" if f.get("text") else ""
     s = (f'<div class="f {sev_cls}"><span class="sev sev-{sev_cls}">{sev_label}</span> {chip}'
-         f'<b>{_e(f["subtype"])}</b> <span class="rid">{_e(f["rule_id"])}</span> {span} {_e(f["message"])}')
+         f'<b>{_e(f["subtype"])}</b> <span class="rid">{_e(f["rule_id"])}</span>{_review_badge(f)} {span} {_e(f["message"])}')
     if f.get("suggestion") and not risk:
         s += f'<div class="sugg"><b>建议：</b>{_e(f["suggestion"])}</div>'
     if f.get("explanation"):
