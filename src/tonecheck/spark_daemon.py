@@ -7,9 +7,15 @@ executor share its memory pages until they write to them. It lives outside
 ``tonecheck.spark`` on purpose: that package imports pandas and pyarrow, which start threads,
 and nothing may start a thread before the daemon forks.
 """
-from pyspark import daemon
+import os
 
-import tonecheck
+# One BLAS thread per worker (Spark runs one worker per core), and none started before the fork.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+from pyspark import daemon  # noqa: E402
+
+import tonecheck  # noqa: E402
 
 tonecheck.default_checker()
 

@@ -104,23 +104,30 @@ def agent_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def rule_rows(records: list[dict[str, Any]], checked: int) -> list[dict[str, Any]]:
     """Per-rule rows (most hits first) from scored records with status ok; ``checked`` is the number of
-    conversations the rate is relative to (all of them, even when ``records`` hold only some rules' hits)."""
+    conversations the rate is relative to (all of them, even when ``records`` hold only some rules' hits).
+
+    A rule whose hits differ in subtype or severity (the model's MDL-* findings) is listed with its
+    most frequent (subtype, category, severity), ties to the first in sort order: the table does not
+    depend on the order the records come in."""
     rules: dict[str, dict[str, Any]] = {}
+    kinds: dict[str, Counter] = defaultdict(Counter)
     for r in records:
         hit_rules = set()
         for f in r["findings"]:
-            e = rules.setdefault(f["rule_id"], {"rule_id": f["rule_id"], "subtype": f["subtype"],
-                                               "category": f["category"], "severity": f["severity"],
-                                               "hits": 0, "conversations": 0})
+            e = rules.setdefault(f["rule_id"], {"rule_id": f["rule_id"], "hits": 0, "conversations": 0})
             e["hits"] += 1
+            kinds[f["rule_id"]][(f["subtype"], f["category"], f["severity"])] += 1
             hit_rules.add(f["rule_id"])
         for rid in hit_rules:
             rules[rid]["conversations"] += 1
+    for rid, e in rules.items():
+        top = max(kinds[rid].values())
+        e["subtype"], e["category"], e["severity"] = min(k for k, v in kinds[rid].items() if v == top)
     n = checked or 1
     out = sorted(rules.values(), key=lambda e: (-e["hits"], e["rule_id"]))
-    for e in out:
-        e["rate"] = round(e["conversations"] / n, 4)
-    return out
+    return [{"rule_id": e["rule_id"], "subtype": e["subtype"], "category": e["category"], "severity": e["severity"],
+             "hits": e["hits"], "conversations": e["conversations"], "rate": round(e["conversations"] / n, 4)}
+            for e in out]
 
 
 def aggregate(records: list[dict[str, Any]]) -> dict[str, Any]:
