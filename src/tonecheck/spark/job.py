@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from tonecheck import __version__
-from tonecheck.batch.config import BatchConfig, ConfigError, load_config
+from tonecheck.batch.command import UsageError, config_from_args
+from tonecheck.batch.config import BatchConfig
 from tonecheck.batch.readers import resolve_header
 
 ORDER_NAMES = ("turn", "seq", "sequence", "turn_no", "utterance_index", "line_no", "序号", "轮次", "句序")
@@ -61,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-config", action="store_true", help="ignore ./tonecheck.toml")
     p.add_argument("--lexicon", action="append", default=[], metavar="DIR", help="extra lexicon directory (shipped "
                    "to the executors), repeatable")
+    p.add_argument("--no-model", action="store_true", help="rules only: leave the trained model out")
     p.add_argument("--show-pii", action="store_true", help="write identifiers unmasked (default: masked)")
     p.add_argument("--partitions", type=int, metavar="N", help="partitions for the check (default: 3 per core of the "
                    "application, spark.default.parallelism)")
@@ -70,15 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _config(args: argparse.Namespace) -> BatchConfig:
+    """The batch command's configuration from the same options (--config, --no-config, --lexicon, --no-model)."""
     try:
-        cfg = BatchConfig() if args.no_config else load_config(args.config)
-    except ConfigError as exc:
+        return config_from_args(args)
+    except UsageError as exc:
         raise JobError(str(exc)) from None
-    for d in args.lexicon:
-        if not Path(d).is_dir():
-            raise JobError(f"--lexicon {d}: not a directory")
-    cfg.lexicons = list(cfg.lexicons) + [str(Path(d)) for d in args.lexicon]
-    return cfg
 
 
 def _format(args: argparse.Namespace) -> str:
