@@ -243,7 +243,7 @@ def test_check_utterances_rows_and_team_lexicon(spark):
     a team lexicon reaches the executors; each Python worker built its checker once."""
     import pandas as pd
 
-    cfg = BatchConfig(lexicons=[str(ROOT / "examples/team_rules")])
+    cfg = BatchConfig(lexicons=[str(ROOT / "examples/team_rules")], model=False)     # rules only: a quick build
     texts = [("1", "你这个老赖，赶紧还钱", "坐席", "短信"), ("2", "今天还清利息全免", "agent", "call"),
              ("3", None, "坐席", "call"), ("4", "你好", "旁听", "call"), ("5", "我不想活了", "客户", "call"),
              ("6", "我的手机号是13912345678", "坐席", "传真")] * 5
@@ -310,7 +310,8 @@ def test_job_parquet_in_results_out_equal_batch(spark, corpus, tmp_path, capsys)
     (tmp_path / "rows.jsonl").write_text("\n".join(json.dumps({k: v for k, v in r.items() if v is not None},
                                                               ensure_ascii=False) for r in some), encoding="utf-8")
     out = tmp_path / "qa"
-    argv = [str(src), "-o", str(out), "--partition-by", "dt", "--output-partitions", "1", "--partitions", "2"]
+    argv = [str(src), "-o", str(out), "--partition-by", "dt", "--output-partitions", "1", "--partitions", "2",
+            "--no-model", "--no-config"]
     old = sys.argv
     sys.argv = ["tonecheck.spark", *argv]
     try:
@@ -322,7 +323,7 @@ def test_job_parquet_in_results_out_equal_batch(spark, corpus, tmp_path, capsys)
     line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     saved = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert saved == line
-    batch = run_batch([str(tmp_path / "rows.jsonl")], RunOptions(config=BatchConfig(), jobs=1))["summary"]
+    batch = run_batch([str(tmp_path / "rows.jsonl")], RunOptions(config=BatchConfig(model=False), jobs=1))["summary"]
     for k in ("conversations", "utterances", "findings_by_category", "violations", "mean_score", "passed", "critical"):
         assert line[k] == batch[k], k
     assert line["rows"]["total"] == len(some) and line["columns"]["order"] == "turn"
@@ -340,7 +341,7 @@ def test_job_parquet_in_results_out_equal_batch(spark, corpus, tmp_path, capsys)
 
     spark.read.parquet(str(src)).createOrReplaceTempView("ods_utterances")
     assert job.main(["--table", "ods_utterances", "--where", "conversation_id like 'CALL%'", "--save-tables", "qa_day",
-                     "--partitions", "2", "--mode", "utterances", "--keep", "conversation_id"], spark=spark) == 0
+                     "--partitions", "2", "--mode", "utterances", "--keep", "conversation_id", "--no-model"], spark=spark) == 0
     assert spark.table("qa_day_utterances").count() == sum(r["conversation_id"].startswith("CALL") for r in some)
     assert job.main(["--table", "ods_utterances", "--where", "nope = 1", "--save-tables", "qa_x"], spark=spark) == 2
     assert "--where 'nope = 1'" in capsys.readouterr().err
