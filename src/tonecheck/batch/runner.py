@@ -8,7 +8,6 @@ conversation read in ``report["conversations"]`` with ``ok`` or ``error``.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import signal
 import sys
@@ -26,9 +25,9 @@ from ..engine import DEFAULT_DEADLINE_S
 from ..models import Conversation, Finding
 from ..pii import mask_result, mask_text
 from .config import BatchConfig
-from .contact import contact_findings
+from .contact import contact_findings, contact_key
 from .readers import EXTENSIONS, ConvError, Speakers, read_path
-from .scoring import aggregate, score_findings
+from .scoring import aggregate, score_record
 
 REPORT_SCHEMA = "tonecheck.batch/1"
 
@@ -100,12 +99,6 @@ def _worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # the parent decides what an interrupt means
 
 
-def _contact_key(v: Any) -> str | None:
-    if v in (None, ""):
-        return None
-    return hashlib.sha256(str(v).strip().encode()).hexdigest()[:16]
-
-
 def _jsonable(v: Any) -> Any:
     if isinstance(v, (dt.datetime, dt.date, dt.time)):
         return v.isoformat(sep=" ") if isinstance(v, dt.datetime) else v.isoformat()
@@ -124,7 +117,7 @@ def check_one(conv: Conversation | ConvError, file_shown: str) -> dict[str, Any]
     rec: dict[str, Any] = {"file": file_shown, "id": conv.id, "status": "ok", "error": None,
                            "counterpart": conv.counterpart, "channel": conv.channel,
                            "agent_id": meta.get("agent_id"), "call_start": meta.get("call_start"),
-                           "outcome": meta.get("outcome"), "_contact_key": _contact_key(meta.get("contact_id"))}
+                           "outcome": meta.get("outcome"), "_contact_key": contact_key(meta.get("contact_id"))}
     cid = meta.get("contact_id")
     rec["contact_id"] = None if cid in (None, "") else (str(cid) if show else mask_text(str(cid)))
     extra = {k: v for k, v in meta.items() if k not in ("agent_id", "call_start", "outcome", "contact_id")}
@@ -408,9 +401,7 @@ def finish_report(files: list[dict[str, Any]], records: list[dict[str, Any]], cf
         for f in extra.get(n, []):
             r["findings"].append({"turn": None, "speaker": None, "time": None, **f.model_dump(mode="json")})
         if r["status"] == "ok":
-            fs = [Finding.model_validate({k: v for k, v in f.items() if k not in ("turn", "speaker", "time")})
-                  for f in r["findings"]]
-            r["score"] = score_findings(fs, cfg.scoring).as_dict()
+            r["score"] = score_record(r["findings"], cfg.scoring)
         else:
             r["score"] = None
     summary = summarize(files, records, elapsed)

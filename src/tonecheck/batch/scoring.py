@@ -64,44 +64,73 @@ def score_findings(findings: Iterable[Finding], cfg: ScoringConfig) -> Score:
     return Score(total, critical, total >= cfg.pass_mark and not critical, ded)
 
 
-def aggregate(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per-agent and per-rule tables from conversation records with status ok."""
-    ok = [r for r in records if r["status"] == "ok" and r.get("score") is not None]
+def score_record(findings: Iterable[dict[str, Any]], cfg: ScoringConfig) -> dict[str, Any]:
+    """The score of one conversation record from its finding dicts (``turn``/``speaker``/``time`` ignored);
+    the batch report and the Spark summaries both call this."""
+    fs = [Finding.model_validate({k: v for k, v in f.items() if k not in ("turn", "speaker", "time")})
+          for f in findings]
+    return score_findings(fs, cfg).as_dict()
+
+
+def agent_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per-agent rows (sorted by agent) from scored records with status ok; the records of one agent
+    give that agent's row, so a distributed caller can group by agent first."""
     agents: dict[str, dict[str, Any]] = defaultdict(lambda: {"conversations": 0, "scores": [], "violations": 0,
                                                             "high": 0, "critical": 0, "passed": 0,
                                                             "by_category": Counter()})
-    rules: dict[str, dict[str, Any]] = {}
-    for r in ok:
+    for r in records:
         a = agents[r.get("agent_id") or "(unknown)"]
         a["conversations"] += 1
         a["scores"].append(r["score"]["score"])
         a["critical"] += r["score"]["critical"]
         a["passed"] += r["score"]["passed"]
-        hit_rules = set()
         for f in r["findings"]:
             if f["category"] != "risk":
                 a["violations"] += 1
                 a["high"] += f["severity"] == "high"
             a["by_category"][f["category"]] += 1
-            e = rules.setdefault(f["rule_id"], {"rule_id": f["rule_id"], "subtype": f["subtype"],
-                                               "category": f["category"], "severity": f["severity"],
-                                               "hits": 0, "conversations": 0})
+    out = []
+    for name, a in sorted(agents.items()):
+        sc = a.pop("scores")
+        out.append({"agent_id": name, **{k: v for k, v in a.items() if k != "by_category"},
+                    "mean_score": round(sum(sc) / len(sc), 1) if sc else None,
+                    "min_score": min(sc) if sc else None,
+                    "pass_rate": round(a["passed"] / a["conversations"], 3) if a["conversations"] else None,
+                    "violations_per_conversation": round(a["violations"] / a["conversations"], 2)
+                    if a["conversations"] else None,
+                    "by_category": dict(a["by_category"])})
+    return out
+
+
+def rule_rows(records: list[dict[str, Any]], checked: int) -> list[dict[str, Any]]:
+    """Per-rule rows (most hits first) from scored records with status ok; ``checked`` is the number of
+    conversations the rate is relative to (all of them, even when ``records`` hold only some rules' hits).
+
+    A rule whose hits differ in subtype or severity (the model's MDL-* findings) is listed with its
+    most frequent (subtype, category, severity), ties to the first in sort order: the table does not
+    depend on the order the records come in."""
+    rules: dict[str, dict[str, Any]] = {}
+    kinds: dict[str, Counter] = defaultdict(Counter)
+    for r in records:
+        hit_rules = set()
+        for f in r["findings"]:
+            e = rules.setdefault(f["rule_id"], {"rule_id": f["rule_id"], "hits": 0, "conversations": 0})
             e["hits"] += 1
+            kinds[f["rule_id"]][(f["subtype"], f["category"], f["severity"])] += 1
             hit_rules.add(f["rule_id"])
         for rid in hit_rules:
             rules[rid]["conversations"] += 1
-    n = len(ok) or 1
-    agent_rows = []
-    for name, a in sorted(agents.items()):
-        sc = a.pop("scores")
-        agent_rows.append({"agent_id": name, **{k: v for k, v in a.items() if k != "by_category"},
-                           "mean_score": round(sum(sc) / len(sc), 1) if sc else None,
-                           "min_score": min(sc) if sc else None,
-                           "pass_rate": round(a["passed"] / a["conversations"], 3) if a["conversations"] else None,
-                           "violations_per_conversation": round(a["violations"] / a["conversations"], 2)
-                           if a["conversations"] else None,
-                           "by_category": dict(a["by_category"])})
-    rule_rows = sorted(rules.values(), key=lambda e: (-e["hits"], e["rule_id"]))
-    for e in rule_rows:
-        e["rate"] = round(e["conversations"] / n, 4)
-    return {"agents": agent_rows, "rules": rule_rows}
+    for rid, e in rules.items():
+        top = max(kinds[rid].values())
+        e["subtype"], e["category"], e["severity"] = min(k for k, v in kinds[rid].items() if v == top)
+    n = checked or 1
+    out = sorted(rules.values(), key=lambda e: (-e["hits"], e["rule_id"]))
+    return [{"rule_id": e["rule_id"], "subtype": e["subtype"], "category": e["category"], "severity": e["severity"],
+             "hits": e["hits"], "conversations": e["conversations"], "rate": round(e["conversations"] / n, 4)}
+            for e in out]
+
+
+def aggregate(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per-agent and per-rule tables from conversation records with status ok."""
+    ok = [r for r in records if r["status"] == "ok" and r.get("score") is not None]
+    return {"agents": agent_rows(ok), "rules": rule_rows(ok, len(ok))}
