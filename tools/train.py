@@ -132,12 +132,12 @@ def targets(exs: list[dict]) -> np.ndarray:
 
 # -- features -------------------------------------------------------------------------------------
 
-def featurize(exs: list[dict], min_df: int, max_features: int):
+def featurize(exs: list[dict], min_df: int, max_features: int, cues=None):
     from scipy import sparse
 
     from tonecheck.model.features import features
 
-    feats = [sorted(set(features(e["text"], e["role"], e["counterpart"], e["channel"], e["flags"]))) for e in exs]
+    feats = [sorted(set(features(e["text"], e["role"], e["counterpart"], e["channel"], e["flags"], cues))) for e in exs]
     df = Counter(f for fs in feats for f in fs)
     vocab = sorted((f for f, n in df.items() if n >= min_df), key=lambda f: (-df[f], f))[:max_features]
     vocab.sort()
@@ -386,10 +386,11 @@ def main(argv=None) -> int:
     ap.add_argument("--max-features", type=int, default=400_000)
     ap.add_argument("--precision", type=float, default=0.8,
                     help="least precision of what the model adds to the rules (out-of-fold)")
-    ap.add_argument("--max-fpr", type=float, default=0.004,
+    ap.add_argument("--max-fpr", type=float, default=0.002,
                     help="most false alarms per category the model may add on clean rows (out-of-fold)")
     ap.add_argument("--subtype-threshold", type=float, default=0.5)
     ap.add_argument("--report", help="write the metrics here (JSON)")
+    ap.add_argument("--no-cues", action="store_true", help="leave out the word-class cue features")
     ap.add_argument("--out", default=str(ROOT / "src" / "tonecheck" / "model" / "weights.npz"))
     args = ap.parse_args(argv)
 
@@ -401,7 +402,10 @@ def main(argv=None) -> int:
     rows = load_rows(args.raw)
     exs = examples(rows, checker)
     Y = targets(exs)
-    X, vocab = featurize(exs, args.min_df, args.max_features)
+    from tonecheck.model.features import CueMatcher, cue_classes
+
+    cue_lists = cue_classes(checker.lexicon.classes) if not args.no_cues else {}
+    X, vocab = featurize(exs, args.min_df, args.max_features, CueMatcher(cue_lists) if cue_lists else None)
     side_mask = {"agent": np.array([e["role"] == "agent" for e in exs]),
                  "customer": np.array([e["role"] != "agent" for e in exs])}
     corpus_hash = hashlib.sha256("\n".join(json.dumps(r, sort_keys=True, ensure_ascii=False) for r in rows)
@@ -442,7 +446,7 @@ def main(argv=None) -> int:
         W, vocab = W[keep], [v for v, k in zip(vocab, keep) if k]
         meta = {"version": f"{dt.date.today().isoformat()}-{corpus_hash}", "corpus_sha256_16": corpus_hash,
                 "rows": len(rows), "features": len(vocab), "C": args.C, "min_df": args.min_df,
-                "thresholds": thresholds, "subtype_threshold": args.subtype_threshold,
+                "thresholds": thresholds, "subtype_threshold": args.subtype_threshold, "cue_classes": cue_lists,
                 "labels": "raw author labels" if args.raw else "adjudicated corpus"}
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)

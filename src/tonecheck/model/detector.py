@@ -21,7 +21,7 @@ from typing import Mapping, NamedTuple
 
 import numpy as np
 
-from .features import _CONJ_N, canonical, features
+from .features import _CONJ_N, CueMatcher, canonical, features, negated_starts
 
 WEIGHTS = "weights.npz"
 _MEMO_SIZE = 4096  # (sentence, setting) pairs whose scores a detector remembers
@@ -92,7 +92,8 @@ class ModelDetector:
                       for cats in self._cats.values() for cat in cats}
         self._sub_cols = {cat: np.array([self._col[f"{side}:{st}"] for st in self._subs[cat]], dtype=np.int64)
                           for side, cats in self._cats.items() for cat in cats}
-        self._fast = _FastFeatures(w.vocab)
+        self.cues = CueMatcher(w.meta["cue_classes"]) if w.meta.get("cue_classes") else None
+        self._fast = _FastFeatures(w.vocab, self.cues)
         self._memo: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
 
     @property
@@ -107,7 +108,7 @@ class ModelDetector:
                flags: frozenset[str] = frozenset()) -> dict[str, float]:
         """Calibrated probability of every output for one normalised sentence (the plain reference path)."""
         w = self._w
-        idx = self._index(features(sentence, role, counterpart, channel, flags))
+        idx = self._index(features(sentence, role, counterpart, channel, flags, self.cues))
         raw = w.W[idx].sum(axis=0) + w.bias if len(idx) else w.bias.copy()
         p = _sigmoid(w.a * raw + w.b)
         return {c: float(p[i]) for i, c in enumerate(w.columns)}
@@ -171,24 +172,26 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 class _FastFeatures:
     """The same features as :func:`features`, restricted to the known ones, found with one
-    Aho-Corasick pass over all sentences (``^s1$^s2$…``) instead of a Python loop per n-gram.
+    Aho-Corasick pass over the sentence instead of a Python loop per n-gram.
 
-    Setting tokens are looked up directly; a conjunction (``T|ab``) is the
-    prefixed twin of a plain 2- or 3-gram, found through a table.
+    Setting tokens are looked up directly; a conjunction (``T|ab``) or a
+    negated n-gram (``N|ab``) is the prefixed twin of a plain 2- or 3-gram,
+    found through a table.
     """
 
-    def __init__(self, vocab: dict[str, int]) -> None:
+    def __init__(self, vocab: dict[str, int], cues: "CueMatcher | None" = None) -> None:
         import ahocorasick_rs
 
+        self.cues = cues
         # (a text's own "^" or "$" as a one-character feature is left out: the markers would match it)
-        plain = [g for g in vocab if "|" not in g and not (len(g) > 1 and g[1] == ":" and g[0] in "RCHF")
+        plain = [g for g in vocab if "|" not in g and not (len(g) > 1 and g[1] == ":" and g[0] in "RCHFK")
                  and g not in ("^", "$")]
         self.words = plain
         self.fid = np.array([vocab[g] for g in plain], dtype=np.int64)
         self.vocab = vocab
         self.names = {i: g for g, i in vocab.items()}
         self.conj = {}
-        for prefix in ("T|", "D|", "X|"):
+        for prefix in ("T|", "D|", "X|", "N|"):
             arr = np.array([vocab.get(prefix + g, -1) if len(g) in _CONJ_N else -1 for g in plain], dtype=np.int64)
             if (arr >= 0).any():
                 self.conj[prefix] = arr
@@ -198,10 +201,16 @@ class _FastFeatures:
 
     def sentence(self, sentence: str, role: str, counterpart: str, channel: str, flags: frozenset[str]) -> np.ndarray:
         """Feature ids of one sentence (the hot path: plain Python sets, no array building)."""
-        hits = self.ac.find_matches_as_indexes("^" + canonical(sentence) + "$", overlapping=True) if self.ac else ()
+        t = "^" + canonical(sentence) + "$"
+        hits = self.ac.find_matches_as_indexes(t, overlapping=True) if self.ac else ()
         pids = {h[0] for h in hits}
         fid = self.fid_list
         ids = {fid[i] for i in pids}
+        neg = self.conj_list.get("N|")
+        if neg is not None:
+            scopes = negated_starts(t)
+            if scopes:
+                ids.update(c for pid, st, _ in hits if (c := neg[pid]) >= 0 and any(a <= st < b for a, b in scopes))
         conj = []
         if counterpart == "third_party":
             conj.append("T|")
@@ -214,47 +223,15 @@ class _FastFeatures:
             if table is not None:
                 ids.update(c for c in (table[i] for i in pids) if c >= 0)
         ids.update(self._setting_ids(role, counterpart, channel, flags))
+        if self.cues is not None:
+            vocab = self.vocab
+            ids.update(vocab[k] for k in self.cues.tokens(t[1:-1]) if k in vocab)
         return np.fromiter(ids, dtype=np.int64, count=len(ids))
 
     def _setting_ids(self, role: str, counterpart: str, channel: str, flags: frozenset[str]) -> list[int]:
         vocab = self.vocab
         return [vocab[t] for t in (f"R:{role}", f"C:{counterpart}", f"H:{channel}", *(f"F:{f}" for f in sorted(flags)))
                 if t in vocab]
-
-    def features(self, sentences: list[str], role: str, counterpart: str, channel: str,
-                 flags: frozenset[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(sentence index, feature id) of every distinct known feature of every sentence."""
-        texts = ["^" + canonical(t) + "$" for t in sentences]
-        starts = np.cumsum([0] + [len(t) for t in texts[:-1]])
-        joined = "".join(texts)
-        m = np.array(self.ac.find_matches_as_indexes(joined, overlapping=True), dtype=np.int64).reshape(-1, 3) \
-            if self.ac is not None else np.zeros((0, 3), dtype=np.int64)
-        pid, sent = m[:, 0], np.searchsorted(starts, m[:, 1], side="right") - 1
-        sent_parts, fid_parts = [sent], [self.fid[pid]]
-        prefixes = []
-        if counterpart == "third_party":
-            prefixes.append("T|")
-        if "distress" in flags:
-            prefixes.append("D|")
-        if "dispute" in flags:
-            prefixes.append("X|")
-        for pre in prefixes:
-            arr = self.conj.get(pre)
-            if arr is not None:
-                c = arr[pid]
-                keep = c >= 0
-                sent_parts.append(sent[keep])
-                fid_parts.append(c[keep])
-        setting = [self.vocab[t] for t in (f"R:{role}", f"C:{counterpart}", f"H:{channel}",
-                                           *(f"F:{f}" for f in sorted(flags))) if t in self.vocab]
-        if setting:
-            n = len(sentences)
-            sent_parts.append(np.repeat(np.arange(n), len(setting)))
-            fid_parts.append(np.tile(np.array(setting, dtype=np.int64), n))
-        s = np.concatenate(sent_parts)
-        f = np.concatenate(fid_parts)
-        key = np.unique(s * (len(self.vocab) + 1) + f)  # features are present or not, once per sentence
-        return key // (len(self.vocab) + 1), key % (len(self.vocab) + 1)
 
     def evidence(self, fids: np.ndarray, contrib: np.ndarray, k: int = 3) -> tuple[str, ...]:
         names = self.names

@@ -40,11 +40,88 @@ def ngrams(text: str) -> list[str]:
     return out
 
 
-def features(sentence: str, role: str, counterpart: str, channel: str, flags: frozenset[str] = frozenset()) -> list[str]:
+# Negation: a few characters after a negator, in the same clause, an n-gram is in its scope
+# (我们不会去您单位: 去您单位 is denied). A copy prefixed N| lets the model learn that a denied
+# threat is no threat, which plain n-grams cannot.
+_NEGATOR = re.compile(r"不会|不要|不用|不必|不能|不得|不是|不再|没有|没人|并不|从不|绝不|无需|别|勿|未|没|不|冇|唔|覅")
+_CLAUSE_BREAK = re.compile(r"[，,。.！!？?；;：:…]")
+NEG_REACH = 6
+
+
+def negated_starts(t: str) -> list[tuple[int, int]]:
+    """[from, to) ranges of positions in ``t`` (the ^text$ string) that lie in a negator's scope."""
+    out = []
+    for m in _NEGATOR.finditer(t):
+        end = min(len(t), m.end() + NEG_REACH)
+        b = _CLAUSE_BREAK.search(t, m.end(), end)
+        if b:
+            end = b.start()
+        if end > m.end():
+            out.append((m.end(), end))
+    return out
+
+
+# Word classes of the rule lexicons the model sees as cues, and the extra cues of sincere,
+# lawful talk. Each present class is a feature (K:name), and so is each pair of present
+# classes (K:a&b): praise next to a debt left unpaid is mock praise, praise next to a payment
+# made is thanks; a prison word next to a negator is reassurance. N-grams alone cannot say "and".
+CUE_CLASSES = ("sar_praise", "sar_sincere", "sar_debt_ctx", "sar_nomoney", "sar_excuse", "sar_misconduct",
+               "sar_title_strong", "sar_title_weak", "sar_sneer", "sar_expert", "negator", "non_payment", "debt_word",
+               "court", "thr_leg_jail", "police", "ctx_empathy", "ctx_acknowledge", "ins_good_trait", "second_person",
+               "self_ref", "thr_harm_verb", "thr_audience", "thr_kin", "pri_cred", "thr_imp_official",
+               "con_borrow_src", "ins_name", "ins_sb", "thr_channel", "thr_freq", "school", "note_header")
+EXTRA_CUES = {
+    "paid": ["准时", "按时", "还清", "结清", "已还", "提前还", "还上了", "到账了", "收到了", "已经还", "按期"],
+    "thanks": ["谢谢", "感谢", "辛苦", "恭喜", "佩服", "支持", "配合", "理解您", "多谢", "唔该"],
+    "lawful": ["依法", "诉讼", "起诉", "合同约定", "征信", "违约金", "法院判决", "法律程序", "按规定"],
+    "refuse": ["不行", "不可以", "不允许", "公司规定", "禁止", "不能", "这个不", "谨防", "诈骗"],
+}
+
+
+class CueMatcher:
+    """Which cue classes a text contains (one automaton over every class word)."""
+
+    def __init__(self, classes: dict[str, list[str]]) -> None:
+        import ahocorasick_rs
+
+        self.classes = {k: list(v) for k, v in classes.items()}
+        words, owner = [], []
+        for name, ws in sorted(self.classes.items()):
+            for w in ws:
+                if w:
+                    words.append(w)
+                    owner.append(name)
+        self.owner = owner
+        self.ac = ahocorasick_rs.AhoCorasick(words, matchkind=ahocorasick_rs.MatchKind.Standard) if words else None
+
+    def tokens(self, text: str) -> list[str]:
+        if self.ac is None:
+            return []
+        present = sorted({self.owner[i] for i, _, _ in self.ac.find_matches_as_indexes(text, overlapping=True)})
+        out = [f"K:{c}" for c in present]
+        out += [f"K:{a}&{b}" for i, a in enumerate(present) for b in present[i + 1:]]
+        return out
+
+
+def cue_classes(lexicon_classes: dict[str, tuple[str, ...]]) -> dict[str, list[str]]:
+    """The cue word lists a model is trained with (stored in its weights, so inference matches)."""
+    out = {c: list(lexicon_classes.get(c, ())) for c in CUE_CLASSES}
+    out.update({f"x_{k}": v for k, v in EXTRA_CUES.items()})
+    return out
+
+
+def features(sentence: str, role: str, counterpart: str, channel: str, flags: frozenset[str] = frozenset(),
+             cues: CueMatcher | None = None) -> list[str]:
     """Feature strings of one sentence (already normalised) in its setting."""
     text = canonical(sentence)
     grams = ngrams(text)
     out = grams + [f"R:{role}", f"C:{counterpart}", f"H:{channel}"] + [f"F:{f}" for f in sorted(flags)]
+    if cues is not None:
+        out += cues.tokens(text)
+    scopes = negated_starts("^" + text + "$")
+    if scopes:
+        t = "^" + text + "$"
+        out.extend("N|" + t[i:i + k] for a, b in scopes for i in range(a, b) for k in _CONJ_N if i + k <= len(t))
     prefixes = []
     if counterpart == "third_party":
         prefixes.append("T|")

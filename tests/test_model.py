@@ -1,0 +1,61 @@
+"""The trained detector: fast features equal the reference features; outputs are sane."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import tonecheck
+from tonecheck.model.features import features
+from tonecheck.normalize import normalize
+
+CHECKER = tonecheck.default_checker()
+MODEL = CHECKER.model
+pytestmark = pytest.mark.skipif(MODEL is None, reason="no shipped weights in this checkout")
+PIECES = ["你", "您", "不会", "没有", "别", "去", "单位", "欠", "三万", "逾期", "傻逼", "真有本事", "，", "。", " ",
+          "嗯", "那个", "还款", "不还", "就", "抓你", "验证码", "他", "孩子", "学校", "123", "abc", "😀"]
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.sampled_from(PIECES), max_size=30).map("".join), st.sampled_from(["debtor", "third_party"]),
+       st.sets(st.sampled_from(["distress", "dispute"])))
+def test_fast_features_are_the_reference_features(text, cp, flags):
+    """The automaton path finds exactly the known features the plain Python path makes."""
+    n = normalize(text).text
+    flags = frozenset(flags)
+    got = sorted(MODEL._fast.sentence(n, "agent", cp, "call", flags).tolist())
+    vocab = MODEL._w.vocab
+    ref = sorted({vocab[f] for f in features(n, "agent", cp, "call", flags, MODEL.cues) if f in vocab and f not in ("^", "$")})
+    assert got == ref
+
+
+def test_scores_are_probabilities_and_the_setting_matters():
+    s = MODEL.scores(normalize("他欠我们三万多，逾期半年了").text, "agent", "third_party", "call")
+    assert all(0.0 <= v <= 1.0 for v in s.values())
+    d = MODEL.scores(normalize("他欠我们三万多，逾期半年了").text, "agent", "debtor", "call")
+    assert s["agent:privacy"] > d["agent:privacy"]
+
+
+def test_model_findings_are_ordinary_findings():
+    r = tonecheck.check("你这种人活着也是浪费空气", counterpart="debtor")
+    mdl = [f for f in r.findings if f.rule_id.startswith("MDL-")]
+    for f in mdl:
+        assert f.text == r.text[f.start:f.end] and 0 < f.confidence <= 1 and "模型" in f.explanation
+    off = tonecheck.Checker(model=False).check("你这种人活着也是浪费空气", counterpart="debtor")
+    assert not any(f.rule_id.startswith("MDL-") for f in off.findings)
+
+
+def test_thresholds_are_configurable_and_checked():
+    strict = tonecheck.Checker(model_thresholds={c: 1.0 for c in MODEL.categories})
+    assert not any(f.rule_id.startswith("MDL-") for f in strict.check("你这种人活着也是浪费空气").findings)
+    with pytest.raises(tonecheck.ConfigError):
+        tonecheck.Checker(model_thresholds={"sarcasm": 1.5})
+    with pytest.raises(tonecheck.ConfigError):
+        tonecheck.Checker(model_thresholds={"nonsense": 0.5})
+
+
+def test_weights_are_small_and_carry_their_provenance():
+    w = MODEL._w
+    assert MODEL.path.stat().st_size <= 20 * 1024 * 1024
+    assert {"version", "corpus_sha256_16", "thresholds"} <= set(w.meta)
+    assert np.isfinite(w.W).all()
