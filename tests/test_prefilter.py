@@ -69,3 +69,22 @@ def test_stdlib_twin_matches_like_the_regex_module():
                     bad.append(f"{c.rule.id}: {lazy.pattern[:40]}… differs on {text!r}")
                     break
     assert not bad, "\n".join(bad[:20])
+
+
+def test_gate_cache_round_trip_and_an_unwritable_directory(tmp_path, monkeypatch):
+    """The on-disk cache gives the same gates as the analysis, and never gets in the way."""
+    from tonecheck.prefilter import GateCache
+
+    pats = [r"(?:你|您)个(?:傻逼|废物)", r"去你(?:单位|公司)闹", r"\p{Han}+"]
+    monkeypatch.setenv("TONECHECK_CACHE_DIR", str(tmp_path / "c"))
+    first = GateCache(pats)
+    got = [first.get(p) for p in pats]
+    first.save()
+    assert got == [required_literals(p) for p in pats]
+    again = GateCache(pats)
+    assert again.path.is_file() and [again.get(p) for p in pats] == got
+    (tmp_path / "ro").write_text("a file, not a directory")
+    monkeypatch.setenv("TONECHECK_CACHE_DIR", str(tmp_path / "ro"))
+    broken = GateCache(pats)
+    assert [broken.get(p) for p in pats] == got
+    broken.save()  # cannot write: silently not cached

@@ -297,15 +297,22 @@ def choose_thresholds(exs, P, precision: float, max_fpr: float, rules: dict[str,
             clean[e["row"]] = clean.get(e["row"], True) and not e["labels"]
         rows = list(by_row)
         by_rules = {r for r in rows if any(s.startswith(cat + ".") for s in rules.get(r, ()))}
-        best = 0.95
         n_clean = max(1, sum(clean[r] for r in rows))
+        n_gold = max(1, sum(gold[r] for r in rows))
+        best, best_f1 = 0.95, -1.0
         for t in np.round(np.arange(0.30, 0.96, 0.01), 2):
             fired = [r for r in rows if by_row[r] >= t or r in by_rules]
             added_fp_clean = sum(clean[r] for r in fired if r not in by_rules)
             tp = sum(gold[r] for r in fired)
-            if fired and tp / len(fired) >= precision and added_fp_clean / n_clean <= max_fpr:
-                best = float(t)
-                break
+            prec = tp / len(fired) if fired else 0.0
+            rec = tp / n_gold
+            f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+            # the best F1 among thresholds whose additions stay within the false-alarm budget
+            # and whose added findings are themselves mostly right
+            added = [r for r in fired if r not in by_rules]
+            added_prec = sum(gold[r] for r in added) / len(added) if added else 1.0
+            if added_fp_clean / n_clean <= max_fpr and added_prec >= precision and f1 > best_f1:
+                best, best_f1 = float(t), f1
         out[cat] = best
     return out
 
@@ -377,8 +384,10 @@ def main(argv=None) -> int:
     ap.add_argument("--C", type=float, default=1.0)
     ap.add_argument("--min-df", type=int, default=2)
     ap.add_argument("--max-features", type=int, default=400_000)
-    ap.add_argument("--precision", type=float, default=0.9)
-    ap.add_argument("--max-fpr", type=float, default=0.01)
+    ap.add_argument("--precision", type=float, default=0.8,
+                    help="least precision of what the model adds to the rules (out-of-fold)")
+    ap.add_argument("--max-fpr", type=float, default=0.004,
+                    help="most false alarms per category the model may add on clean rows (out-of-fold)")
     ap.add_argument("--subtype-threshold", type=float, default=0.5)
     ap.add_argument("--report", help="write the metrics here (JSON)")
     ap.add_argument("--out", default=str(ROOT / "src" / "tonecheck" / "model" / "weights.npz"))

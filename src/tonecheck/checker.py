@@ -145,14 +145,18 @@ class Checker:
                         and not any(_matches(pseudo, x) for x in disable))
             model_subtypes = frozenset(st for st in KNOWN_SUBTYPES if not st.startswith("contact.") and keep(st))
 
-        def severity_of(st: str) -> Severity:
+        model_severity: dict[str, Severity] = {}
+        for st in KNOWN_SUBTYPES:
             info = self.lexicon.subtypes.get(st)
             sev = info.severity if info else Severity.medium
             pseudo = Rule.model_construct(id=f"MDL-{st.split('.')[0].upper()}", subtype=st)
             for sel, v in severity.items():
                 if _matches(pseudo, sel):
                     sev = Severity(v)
-            return sev
+            model_severity[st] = sev
+
+        def severity_of(st: str) -> Severity:
+            return model_severity.get(st, Severity.medium)
 
         self.engine = Engine(self.lexicon, rules, tokenizer=tokenizer, deadline_s=self.deadline_s, model=self.model,
                              model_subtypes=model_subtypes, severity_of=severity_of)

@@ -22,9 +22,10 @@ from . import pii
 from .lexicon import Lexicon, expand_regex, expand_terms
 from .models import Category, Finding, Severity
 from .normalize import Normalized, normalize
-from .rewrite import Intervals, apply_fixes, extract_facts, keep_facts, render, resolve_overlaps, separate_fixes
+from .rewrite import (Intervals, apply_fixes, extract_facts, is_fragment, keep_facts, render, resolve_overlaps,
+                      separate_fixes)
 from .fusion import model_findings
-from .prefilter import required_literals
+from .prefilter import GateCache
 from .rules import Rule
 from .tokenizer import Tokenizer, make_tokenizer
 
@@ -57,10 +58,14 @@ _ID_WINDOW_BEFORE, _ID_WINDOW_AFTER = 24, 8
 _QUOTE_PAIRS = {"“": "”", "「": "」", "『": "』", "‘": "’", "《": "》"}
 _ANY_QUOTE = re.compile("[" + re.escape("".join(_QUOTE_PAIRS) + '"') + "]")
 _NEG_BLOCKERS = ("就", "的话", "否则", "不然", "但", "可是", "不过")
+_NEG_CHARS = frozenset("不没别勿莫未冇唔")
 _RELAY_PREPS = frozenset("跟和对同给替")  # 跟他说 / 对你说 relay or announce; they do not report speech
 # A cue denied right after it: 坐牢是不可能的 / 抓人？不会的。
 _POST_NEGATION = re.compile(r"[？?，,]?(?:那|这)?(?:是|也是|都是|肯定|绝对)?(?:不可能|不会|不存在|没有)(?:的|的事|的事情|的事儿)?(?:[，。！？!?,；;…]|$)")
 _QUESTION = regex.compile(r"[吗嘛?？]|误会|是不是.{0,3}$")
+
+# Which category's polite sentence replaces a sentence that held several kinds of violation.
+_FALLBACK_ORDER = [Category.sarcasm, Category.insult, Category.conduct, Category.threat, Category.privacy]
 
 # Replacement used when a rule's own rewrite still leaves a violation.
 FALLBACK = {
@@ -68,7 +73,7 @@ FALLBACK = {
     Category.insult: "请您尽快处理欠款，如有困难可以和我们沟通。",
     Category.sarcasm: "请问您这边什么时候方便处理欠款？",
     Category.privacy: "麻烦您转告他尽快联系我们，谢谢。",
-    Category.conduct: "请通过官方渠道办理还款；如有困难，我们可以为您申请合适的还款方案。",
+    Category.conduct: "请通过官方渠道办理还款；如有困难，可以和我们沟通还款安排。",
 }
 
 
@@ -472,6 +477,10 @@ class Engine:
                                            else Severity.medium)
         classes = lexicon.classes
         self.negators = tuple(sorted(classes.get("negator", ()), key=len, reverse=True))
+        clause_negs = sorted(classes.get("negator_clause", ()), key=len, reverse=True)
+        self._clause_neg_rx = re.compile("|".join(map(re.escape, clause_negs))) if clause_negs else None
+        mentions = sorted(classes.get("mention_after", ()), key=len, reverse=True)
+        self._mention_rx = re.compile("|".join(map(re.escape, mentions))) if mentions else None
         self.reported = tuple(classes.get("reported_speech", ()))
         lenders = sorted(classes.get("lender", ()), key=len, reverse=True)
         self._lender_rx = re.compile("|".join(map(re.escape, lenders))) if lenders else None
@@ -489,27 +498,38 @@ class Engine:
             return frozenset(out)
 
         self.compiled: list[_Compiled] = []
+        # The required-literal analysis of every pattern, from the on-disk cache when it has it.
+        expanded_of: dict[str, str] = {}  # many rules share guards: expand each pattern once
+
+        def expand(p: str) -> str:
+            got = expanded_of.get(p)
+            if got is None:
+                got = expanded_of[p] = expand_regex(p, classes)
+            return got
+
+        gate_cache = GateCache(sorted({expand(p) for rule in self.rules for p in (*rule.patterns, *rule.context_cue)}))
         for rule in self.rules:
             c = _Compiled(rule)
             c.term_ids = pids(expand_terms(rule.terms, classes))
             c.anchor_ids = pids(expand_terms(rule.anchors, classes))
             c.seq_ids = tuple(pids(expand_terms(el, classes)) for el in rule.sequence)
             c.exc_ids = pids(expand_terms(rule.exceptions, classes))
-            expanded = [expand_regex(p, classes) for p in rule.patterns]
+            expanded = [expand(p) for p in rule.patterns]
             c.regexes = tuple(_LazyRegex(p) for p in expanded)
-            c.gates = tuple(tuple(pids(x) for x in req) if (req := required_literals(p)) else ()
+            c.gates = tuple(tuple(pids(x) for x in req) if (req := gate_cache.get(p)) else ()
                             for p in expanded)
-            c.unless = tuple(_LazyRegex(expand_regex(p, classes)) for p in rule.unless)
-            c.requires = tuple(_LazyRegex(expand_regex(p, classes)) for p in rule.requires)
-            cue_expanded = [expand_regex(p, classes) for p in rule.context_cue]
+            c.unless = tuple(_LazyRegex(expand(p)) for p in rule.unless)
+            c.requires = tuple(_LazyRegex(expand(p)) for p in rule.requires)
+            cue_expanded = [expand(p) for p in rule.context_cue]
             c.cues = tuple(_LazyRegex(p) for p in cue_expanded)
             # literals a cue needs: without one of them in the text no cue can match
-            cue_sets = [required_literals(p) for p in cue_expanded]
+            cue_sets = [gate_cache.get(p) for p in cue_expanded]
             if cue_sets and all(cue_sets):
                 c.cue_ids = frozenset().union(*(pids(req[0]) for req in cue_sets))
             c.ungated = tuple(k for k, g in enumerate(c.gates) if not g)
             c.later_gates = tuple(g[1:] for g in c.gates)
             self.compiled.append(c)
+        gate_cache.save()
         self._literals = list(literal_ids)
         # Which rules a literal can set off: terms, regex anchors, a sequence's first element.
         trigger: list[list[int]] = [[] for _ in self._literals]
@@ -817,12 +837,29 @@ class Engine:
                     and all(rx.search(sent, doc.deadline) for rx in c.requires))
             if not ok:
                 return False
-        if rule.negation and (self._negated(doc, s) or _POST_NEGATION.match(doc.text, e)):
+        if rule.negation and (self._negated(doc, s) or _POST_NEGATION.match(doc.text, e)
+                              or self._clause_negated(doc, s)):
             return False
+        if rule.quotes and self._mention_rx is not None and self._mention_rx.match(doc.text, e):
+            return False  # the word is talked about, not said to anyone (老赖这个词我们不会用)
         if rule.quotes and rule.category is not Category.risk:
             if doc.in_quotes(s, e) or self._reported(doc, s, e):
                 return False
         return True
+
+    def _clause_negated(self, doc: _Doc, s: int) -> bool:
+        """A denied subject earlier in the clause (冇人会…捉你 / 没有人会…): the act is denied."""
+        rx = self._clause_neg_rx
+        if rx is None:
+            return False
+        cs, _ = doc.clause(s, s + 1)
+        m = None
+        for m in rx.finditer(doc.text, cs, s):
+            pass
+        if m is None:
+            return False
+        between = doc.text[m.end():s]
+        return not any(b in between for b in _NEG_BLOCKERS)
 
     def _negated(self, doc: _Doc, s: int) -> bool:
         if not self.negators:
@@ -832,14 +869,17 @@ class Engine:
             return False  # no character a negator starts with: the common case
         cs, _ = doc.clause(s, s + 1)
         lo = max(cs, lo)
-        window = doc.text[lo:s]
+        # A negator may run into the hit (不找 before 找您单位): look a few characters past its
+        # start, but only at negators that begin before it.
+        # A hit that is itself a negative form (不得安宁 / 不活了) keeps its own 不.
+        window = doc.text[lo:s] if doc.text[s:s + 1] in _NEG_CHARS else doc.text[lo:s + 3]
         for neg in self.negators:
-            i = window.rfind(neg)
-            if i >= 0:
+            i = window.rfind(neg, 0, s - lo + len(neg) - 1)
+            if 0 <= i < s - lo:
                 p = lo + i
                 if len(neg) >= 2 and neg[0] in "不没" and p > 0 and doc.text[p - 1] == neg[1]:
                     continue  # A-not-A question (是不是 / 会不会 / 有没有), not a negation
-                between = window[i + len(neg):]
+                between = doc.text[p + len(neg):s]
                 if not any(b in between for b in _NEG_BLOCKERS):
                     return True
         return False
@@ -884,13 +924,16 @@ class Engine:
             ofs, ofe = norm.span(fs, fe)
             template = rule.rewrite.text
             facts = extract_facts(norm.original[ofs:ofe], cand.identifier) if "{" in template else {}
+            if counterpart == "third_party":
+                facts.pop("amount", None)  # a debt fact the listener may not hear, even kept from the original
             suggestion = render(template, facts)
             if rule.subtype not in ("privacy.third_party_disclosure", "privacy.pii_exposure"):  # identifiers carry no facts to keep
                 replaced = norm.original[ofs:ofe]
                 # a lender named inside the violation (去借呗借一笔还我们) is its content, not a fact
                 lenders = [m.group() for m in self._lender_rx.finditer(replaced)
                            if m.end() <= os_ - ofs or m.start() >= oe - ofs] if self._lender_rx else ()
-                suggestion = keep_facts(replaced, suggestion, lenders, hit_start=os_ - ofs)
+                suggestion = keep_facts(replaced, suggestion, lenders, hit_start=os_ - ofs,
+                                        debt_facts=counterpart != "third_party")
             ctx = []
             if rule.counterparts:
                 ctx.append(f"听话人：{counterpart}")
@@ -927,6 +970,7 @@ class Engine:
             return text, False
         fixes = resolve_overlaps([(f.fix_start, f.fix_end, f.suggestion, f.severity.rank) for f in viol
                                   if f.fix_end > f.fix_start])
+        fixes = self._whole_sentences_for_fragments(text, fixes, viol, counterpart)
         out = apply_fixes(text, fixes)
         if truncated:
             return out, True
@@ -941,6 +985,28 @@ class Engine:
             if again:
                 out = self._fallback(Category.threat, counterpart)
         return out or self._fallback(Category.threat, counterpart), cut
+
+    def _whole_sentences_for_fragments(self, text: str, fixes: list[tuple[int, int, str]], viol: list[Finding],
+                                       counterpart: str) -> list[tuple[int, int, str]]:
+        """Fixes whose sentence would be left a fragment (你他妈的到底… → 的到底…) become one
+        polite sentence replacing the whole sentence."""
+        if not any(len(rep) <= 2 for _, _, rep in fixes):
+            return fixes  # only deletions and tiny replacements can leave a fragment
+        norm = normalize(text)
+        sents = [norm.span(a, b) for a, b in sentence_spans(norm)]
+        out, whole = [], []
+        for ss, se in sents:
+            inside = [f for f in fixes if ss <= f[0] and f[1] <= se]
+            if not inside:
+                continue
+            after = apply_fixes(text[ss:se], [(a - ss, b - ss, r) for a, b, r in inside])
+            if is_fragment(after):
+                cats = [f.category for f in viol if f.start < se and ss < f.end]
+                worst = max(cats, key=lambda c: _FALLBACK_ORDER.index(c)) if cats else Category.insult
+                whole.append((ss, se, self._fallback(worst, counterpart), 9))
+        if not whole:
+            return fixes
+        return resolve_overlaps([(a, b, r, 1) for a, b, r in fixes] + whole)
 
     def _still_violating(self, norm: Normalized, role: str, counterpart: str, channel: str, context: frozenset[str],
                          deadline: Deadline) -> tuple[list[tuple[int, int, Category]], bool]:

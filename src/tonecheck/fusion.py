@@ -72,8 +72,8 @@ def _finding(h: ModelHit, norm: Normalized, os_: int, oe: int, role: str, counte
         suggestion = ""
     else:
         suggestion = fallback(cat, counterpart)
-        if counterpart != "third_party" and h.subtype not in ("privacy.pii_exposure", "privacy.third_party_disclosure"):
-            suggestion = keep_facts(original, suggestion)
+        if h.subtype not in ("privacy.pii_exposure", "privacy.third_party_disclosure"):
+            suggestion = keep_facts(original, suggestion, debt_facts=counterpart != "third_party")
     evidence = "、".join(f"「{pii.mask_text(g)}」" for g in h.evidence) or "整句"
     name = info.name if info else h.subtype
     expl = f"模型 {version} 判断本句为{name}（概率 {h.probability:.2f}），权重最大的片段：{evidence}"

@@ -10,6 +10,11 @@ pattern with no multi-character requirement, simply runs ungated.
 """
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+from pathlib import Path
+
 import regex
 
 try:  # Python 3.11+
@@ -219,3 +224,61 @@ def _literal_string(items: list) -> str | None:
             return None
         chars.append(chr(av))
     return "".join(chars)
+
+
+class GateCache:
+    """``required_literals`` of many patterns, remembered on disk between processes.
+
+    Analysing the 750 bundled patterns costs most of a checker's start-up;
+    their results only change when a pattern does. The cache is a JSON file
+    per set of patterns (named by their hash) in ``$TONECHECK_CACHE_DIR``,
+    else ``$XDG_CACHE_HOME/tonecheck``, else ``~/.cache/tonecheck``. A cache
+    that cannot be read or written is simply not used.
+    """
+
+    def __init__(self, patterns: list[str]) -> None:
+        self.patterns = patterns
+        digest = hashlib.sha256("\x00".join(patterns).encode("utf-8", "surrogatepass")).hexdigest()[:24]
+        self.path = _cache_dir() / f"gates-{CACHE_VERSION}-{digest}.json"
+        self._loaded: dict[str, list[list[str]] | None] | None = None
+
+    def _load(self) -> dict[str, list[list[str]] | None]:
+        if self._loaded is None:
+            try:
+                self._loaded = json.loads(self.path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                self._loaded = {}
+        return self._loaded
+
+    def get(self, pattern: str) -> list[frozenset[str]] | None:
+        got = self._load()
+        if pattern in got:
+            v = got[pattern]
+            return None if v is None else [frozenset(x) for x in v]
+        req = required_literals(pattern)
+        got[pattern] = None if req is None else [sorted(x) for x in req]
+        self._dirty = True
+        return req
+
+    def save(self) -> None:
+        if not getattr(self, "_dirty", False):
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps({p: self._loaded[p] for p in self.patterns if p in self._loaded},
+                                      ensure_ascii=False), encoding="utf-8")
+            os.replace(tmp, self.path)
+        except OSError:
+            pass
+
+
+CACHE_VERSION = 1  # bump when required_literals changes what it returns
+
+
+def _cache_dir() -> Path:
+    env = os.environ.get("TONECHECK_CACHE_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "tonecheck"

@@ -56,32 +56,48 @@ def extract_facts(text: str, identifier: str | None = None) -> dict[str, str]:
 _SIGNATURE = re.compile(r"^\s*([【\[][^】\]]{1,24}[】\]])")
 
 
-def keep_facts(replaced: str, suggestion: str, lenders: Iterable[str] = (), hit_start: int | None = None) -> str:
-    """Make sure amounts, dates and the lender in the replaced text survive the fix.
+def keep_facts(replaced: str, suggestion: str, lenders: Iterable[str] = (), hit_start: int | None = None,
+               debt_facts: bool = True) -> str:
+    """Make sure the amounts and the lender in the replaced text survive the fix, and nothing more.
 
-    A template that already carries them ({amount}, {date}) is left alone;
-    otherwise a short factual lead-in is put before the suggestion. An SMS
-    signature (【某某银行】) at the start of the replaced text stays in front,
-    unless the violation starts inside it (a fake court's letterhead is the
-    violation, not a fact). ``lenders`` are the lender names the caller found
-    in the replaced text outside the violating span.
+    A template that already carries them ({amount}) is left alone; otherwise
+    a short factual lead-in is put before the suggestion. It states only what
+    the replaced text stated: never an agreement (a date in a threat is a
+    deadline the speaker set, not one the debtor agreed to), a deferral or any
+    other commitment. With ``debt_facts=False`` (the listener is a third party)
+    no amount is kept at all. An SMS signature (【某某银行】) at the start of
+    the replaced text stays in front, unless the violation starts inside it
+    (a fake court's letterhead is the violation, not a fact). ``lenders`` are
+    the lender names the caller found in the replaced text outside the
+    violating span.
     """
     sig = _SIGNATURE.match(replaced)
     if sig and hit_start is not None and hit_start < sig.end():
         sig = None
     signature = sig.group(1) if sig and sig.group(1) not in suggestion else ""
     body = replaced[sig.end():] if sig else replaced
-    amounts = [a for a in amounts_in(body) if a not in suggestion]
-    dates = [d for d in dates_in(body) if d not in suggestion]
+    amounts = [a for a in amounts_in(body) if a not in suggestion] if debt_facts else []
     names = [n for n in dict.fromkeys(lenders) if n not in suggestion and n not in signature]
-    if not amounts and not dates and not names:
+    if not amounts and not names:
         return signature + suggestion
     where = f"在{'、'.join(names)}的" if names else "的"
     lead = f"您{where}欠款金额为{'、'.join(dict.fromkeys(amounts))}，" if amounts else (
         f"关于您{where}账户，" if names else "")
-    if dates:
-        lead += f"约定的时间是{'、'.join(dict.fromkeys(dates))}，"
     return signature + (lead + suggestion if suggestion else lead.rstrip("，"))
+
+
+# A sentence a deletion left behind that cannot stand: it starts with a particle or a
+# function word that needed what was deleted (的到底还不还 / 了吗 / 把钱…), or says nothing.
+_FRAGMENT_START = re.compile(r"^[的地得了着过吗呢吧啊呀么嘛]|^(?:是|把|被|给|和|跟|就|都|也|还是|而且|并且|所以|但是)(?=[^，,。！？!?]{0,2}[，,。！？!?]|$)")
+_CONTENT = re.compile(r"[\u3400-\u9fffA-Za-z0-9]")
+
+
+def is_fragment(sentence: str) -> bool:
+    """Whether what a deletion left of a sentence cannot stand as a sentence of its own."""
+    t = sentence.strip(" \t，,。.！!？?；;、…~")
+    if not t:
+        return False  # nothing left at all: the sentence was deleted whole, which is fine
+    return len(_CONTENT.findall(t)) < 2 or bool(_FRAGMENT_START.match(t))
 
 
 def render(template: str, facts: dict[str, str]) -> str:

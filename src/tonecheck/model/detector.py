@@ -12,6 +12,7 @@ likely one. The features with the heaviest weights are the evidence.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -20,9 +21,12 @@ from typing import Mapping, NamedTuple
 
 import numpy as np
 
-from .features import features
+from .features import _CONJ_N, canonical, features
 
 WEIGHTS = "weights.npz"
+_MEMO_SIZE = 4096  # (sentence, setting) pairs whose scores a detector remembers
+# What is not content when deciding whether a sentence says anything: punctuation, spaces, fillers.
+_CONTENT_NOISE = re.compile(r"[\s\W_]|[嗯啊哦呃额唉哎呀吧呢嘛哈喂诶欸噢喔哟]")
 AGENT_CATEGORIES = ("threat", "insult", "sarcasm", "privacy", "conduct")
 CUSTOMER_CATEGORIES = ("risk",)
 
@@ -86,6 +90,10 @@ class ModelDetector:
                       for side, cats in (("agent", AGENT_CATEGORIES), ("customer", CUSTOMER_CATEGORIES))}
         self._subs = {cat: [c.split(":", 1)[1] for c in w.columns if c.split(":", 1)[1].startswith(cat + ".")]
                       for cats in self._cats.values() for cat in cats}
+        self._sub_cols = {cat: np.array([self._col[f"{side}:{st}"] for st in self._subs[cat]], dtype=np.int64)
+                          for side, cats in self._cats.items() for cat in cats}
+        self._fast = _FastFeatures(w.vocab)
+        self._memo: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
 
     @property
     def categories(self) -> tuple[str, ...]:
@@ -97,11 +105,11 @@ class ModelDetector:
 
     def scores(self, sentence: str, role: str, counterpart: str, channel: str,
                flags: frozenset[str] = frozenset()) -> dict[str, float]:
-        """Calibrated probability of every output for one normalised sentence."""
+        """Calibrated probability of every output for one normalised sentence (the plain reference path)."""
         w = self._w
         idx = self._index(features(sentence, role, counterpart, channel, flags))
         raw = w.W[idx].sum(axis=0) + w.bias if len(idx) else w.bias.copy()
-        p = 1.0 / (1.0 + np.exp(-(w.a * raw + w.b)))
+        p = _sigmoid(w.a * raw + w.b)
         return {c: float(p[i]) for i, c in enumerate(w.columns)}
 
     def detect(self, text: str, sentences: list[tuple[int, int]], role: str, counterpart: str, channel: str,
@@ -114,31 +122,155 @@ class ModelDetector:
         cats = [c for c in self._cats[side] if only is None or c in only]
         if not cats:
             return []
+        spans = [(s, e) for s, e in sentences if len(_CONTENT_NOISE.sub("", text[s:e])) >= 2]
+        if not spans:
+            return []  # punctuation and fillers only (，嗯，嗯): nothing to judge
         w = self._w
+        cat_cols = [self._col[f"{side}:{c}"] for c in cats]
+        th = [self.thresholds.get(c, 1.1) for c in cats]
+        setting = (role, counterpart, channel, flags)
         out: list[ModelHit] = []
-        for s, e in sentences:
-            sent = text[s:e]
-            if not sent.strip():
-                continue
-            feats = features(sent, role, counterpart, channel, flags)
-            idx = self._index(feats)
-            if not len(idx):
-                continue
-            rows = w.W[idx]
-            raw = rows.sum(axis=0) + w.bias
-            p = 1.0 / (1.0 + np.exp(-(w.a * raw + w.b)))
-            for cat in cats:
-                ci = self._col[f"{side}:{cat}"]
-                if p[ci] < self.thresholds.get(cat, 1.1):
+        for s, e in spans:
+            p, fids = self._score(text[s:e], setting)
+            for cat, ci, t in zip(cats, cat_cols, th):
+                if p[ci] < t:
                     continue
-                subs = self._subs[cat]
-                sp = [(p[self._col[f"{side}:{st}"]], st) for st in subs]
-                sp.sort(reverse=True)
+                sub_cols = self._sub_cols[cat]
+                sp = sorted(zip(p[sub_cols].tolist(), self._subs[cat]), reverse=True)
                 sure = [st for q, st in sp if q >= self.subtype_threshold]
                 for st in sure or [sp[0][1]]:
-                    ev = _evidence(feats, idx, rows[:, self._col[f"{side}:{st}"]], self._w.vocab)
+                    ev = self._fast.evidence(fids, w.W[fids, self._col[f"{side}:{st}"]])
+                    if not ev:
+                        continue  # no stretch of text carries it: the setting and the prior alone do not report
                     out.append(ModelHit(s, e, cat, st, float(p[ci]), ev, bool(sure)))
         return out
+
+    def _score(self, sentence: str, setting: tuple) -> tuple[np.ndarray, np.ndarray]:
+        """Calibrated probabilities of one normalised sentence in its setting, and its feature ids.
+
+        Remembered for the last few thousand (sentence, setting) pairs: scripts repeat the same
+        sentences all day, and a rewrite's re-check meets the sentences it kept and our own
+        polite replacements again.
+        """
+        key = (sentence, setting)
+        got = self._memo.get(key)
+        if got is None:
+            w = self._w
+            fids = self._fast.sentence(sentence, *setting)
+            raw = w.W[fids].sum(axis=0) + w.bias if len(fids) else w.bias
+            got = (_sigmoid(w.a * raw + w.b), fids)
+            if len(self._memo) >= _MEMO_SIZE:
+                self._memo.pop(next(iter(self._memo)))
+            self._memo[key] = got
+        return got
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -50.0, 50.0)))
+
+
+class _FastFeatures:
+    """The same features as :func:`features`, restricted to the known ones, found with one
+    Aho-Corasick pass over all sentences (``^s1$^s2$…``) instead of a Python loop per n-gram.
+
+    Setting tokens are looked up directly; a conjunction (``T|ab``) is the
+    prefixed twin of a plain 2- or 3-gram, found through a table.
+    """
+
+    def __init__(self, vocab: dict[str, int]) -> None:
+        import ahocorasick_rs
+
+        # (a text's own "^" or "$" as a one-character feature is left out: the markers would match it)
+        plain = [g for g in vocab if "|" not in g and not (len(g) > 1 and g[1] == ":" and g[0] in "RCHF")
+                 and g not in ("^", "$")]
+        self.words = plain
+        self.fid = np.array([vocab[g] for g in plain], dtype=np.int64)
+        self.vocab = vocab
+        self.names = {i: g for g, i in vocab.items()}
+        self.conj = {}
+        for prefix in ("T|", "D|", "X|"):
+            arr = np.array([vocab.get(prefix + g, -1) if len(g) in _CONJ_N else -1 for g in plain], dtype=np.int64)
+            if (arr >= 0).any():
+                self.conj[prefix] = arr
+        self.ac = ahocorasick_rs.AhoCorasick(plain, matchkind=ahocorasick_rs.MatchKind.Standard) if plain else None
+        self.fid_list = self.fid.tolist()
+        self.conj_list = {pre: arr.tolist() for pre, arr in self.conj.items()}
+
+    def sentence(self, sentence: str, role: str, counterpart: str, channel: str, flags: frozenset[str]) -> np.ndarray:
+        """Feature ids of one sentence (the hot path: plain Python sets, no array building)."""
+        hits = self.ac.find_matches_as_indexes("^" + canonical(sentence) + "$", overlapping=True) if self.ac else ()
+        pids = {h[0] for h in hits}
+        fid = self.fid_list
+        ids = {fid[i] for i in pids}
+        conj = []
+        if counterpart == "third_party":
+            conj.append("T|")
+        if "distress" in flags:
+            conj.append("D|")
+        if "dispute" in flags:
+            conj.append("X|")
+        for pre in conj:
+            table = self.conj_list.get(pre)
+            if table is not None:
+                ids.update(c for c in (table[i] for i in pids) if c >= 0)
+        ids.update(self._setting_ids(role, counterpart, channel, flags))
+        return np.fromiter(ids, dtype=np.int64, count=len(ids))
+
+    def _setting_ids(self, role: str, counterpart: str, channel: str, flags: frozenset[str]) -> list[int]:
+        vocab = self.vocab
+        return [vocab[t] for t in (f"R:{role}", f"C:{counterpart}", f"H:{channel}", *(f"F:{f}" for f in sorted(flags)))
+                if t in vocab]
+
+    def features(self, sentences: list[str], role: str, counterpart: str, channel: str,
+                 flags: frozenset[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(sentence index, feature id) of every distinct known feature of every sentence."""
+        texts = ["^" + canonical(t) + "$" for t in sentences]
+        starts = np.cumsum([0] + [len(t) for t in texts[:-1]])
+        joined = "".join(texts)
+        m = np.array(self.ac.find_matches_as_indexes(joined, overlapping=True), dtype=np.int64).reshape(-1, 3) \
+            if self.ac is not None else np.zeros((0, 3), dtype=np.int64)
+        pid, sent = m[:, 0], np.searchsorted(starts, m[:, 1], side="right") - 1
+        sent_parts, fid_parts = [sent], [self.fid[pid]]
+        prefixes = []
+        if counterpart == "third_party":
+            prefixes.append("T|")
+        if "distress" in flags:
+            prefixes.append("D|")
+        if "dispute" in flags:
+            prefixes.append("X|")
+        for pre in prefixes:
+            arr = self.conj.get(pre)
+            if arr is not None:
+                c = arr[pid]
+                keep = c >= 0
+                sent_parts.append(sent[keep])
+                fid_parts.append(c[keep])
+        setting = [self.vocab[t] for t in (f"R:{role}", f"C:{counterpart}", f"H:{channel}",
+                                           *(f"F:{f}" for f in sorted(flags))) if t in self.vocab]
+        if setting:
+            n = len(sentences)
+            sent_parts.append(np.repeat(np.arange(n), len(setting)))
+            fid_parts.append(np.tile(np.array(setting, dtype=np.int64), n))
+        s = np.concatenate(sent_parts)
+        f = np.concatenate(fid_parts)
+        key = np.unique(s * (len(self.vocab) + 1) + f)  # features are present or not, once per sentence
+        return key // (len(self.vocab) + 1), key % (len(self.vocab) + 1)
+
+    def evidence(self, fids: np.ndarray, contrib: np.ndarray, k: int = 3) -> tuple[str, ...]:
+        names = self.names
+        order = np.argsort(-contrib)
+        chosen: list[str] = []
+        for j in order:
+            if contrib[j] <= 0 or len(chosen) >= k:
+                break
+            g = names[int(fids[j])].split("|", 1)[-1]
+            if g[1:2] == ":":
+                continue
+            g = g.strip("^$")
+            if len(g) < 2 or any(g in c or c in g for c in chosen):
+                continue
+            chosen.append(g)
+        return tuple(chosen)
 
 
 def _evidence(feats: list[str], idx: np.ndarray, contrib: np.ndarray, vocab: dict[str, int], k: int = 3) -> tuple[str, ...]:

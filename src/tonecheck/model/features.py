@@ -20,9 +20,14 @@ _SPACE = re.compile(r"\s+")
 _CONJ_N = (2, 3)
 
 
+# Speech-to-text fillers standing on their own (between pauses or punctuation) carry no meaning;
+# left in, a model learns them from whichever rows happened to be transcribed speech.
+_FILLER = re.compile(r"(?:^|(?<=[\s,.!?;:，。！？；：、…~]))(?:嗯+|啊+|呃+|额+|哦+|唉+|那个|这个|就是说|就是|然后|对吧)(?=[\s,.!?;:，。！？；：、…~]|$)")
+
+
 def canonical(text: str) -> str:
-    """Digits folded, whitespace squeezed: the string n-grams are taken from."""
-    return _SPACE.sub(" ", _DIGITS.sub("0", text)).strip()
+    """Fillers dropped, digits folded, whitespace squeezed: the string n-grams are taken from."""
+    return _SPACE.sub(" ", _DIGITS.sub("0", _FILLER.sub("", text))).strip()
 
 
 def ngrams(text: str) -> list[str]:
