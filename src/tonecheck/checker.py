@@ -104,10 +104,11 @@ class Checker:
                  enable: Iterable[str] | None = None, disable: Iterable[str] = (),
                  severity: Mapping[str, str] | None = None, tokenizer: str | None = None,
                  allow: Iterable[str] = (), deadline_s: float = DEFAULT_DEADLINE_S,
-                 model: "bool | str | Path | ModelDetector" = True,
+                 model: "bool | str | Path | ModelDetector | None" = None,
                  model_thresholds: Mapping[str, float] | None = None) -> None:
         """``model``: the trained detector beside the rules (True: the shipped one; False: rules
-        only, as before it existed; or a path to other weights). ``model_thresholds``: calibrated
+        only, as before it existed; or a path to other weights; by default the shipped one
+        whenever the bundled lexicons are loaded, since it was trained beside them). ``model_thresholds``: calibrated
         probability a category needs to be reported, per category (``{"sarcasm": 0.7}``)."""
         self.lexicon: Lexicon = load_lexicons(lexicon_dirs, include_bundled=include_bundled)
         self.deadline_s = _deadline_s(deadline_s)
@@ -136,7 +137,7 @@ class Checker:
                 r = r.model_copy(update={"exceptions": list(r.exceptions) + list(allow)})
             rules.append(r)
         self.rules: tuple[Rule, ...] = tuple(rules)
-        self.model = _load_model(model, model_thresholds)
+        self.model = _load_model(include_bundled if model is None else model, model_thresholds)
         model_subtypes = frozenset()
         if self.model is not None:
             def keep(st: str) -> bool:
@@ -159,7 +160,7 @@ class Checker:
             return model_severity.get(st, Severity.medium)
 
         self.engine = Engine(self.lexicon, rules, tokenizer=tokenizer, deadline_s=self.deadline_s, model=self.model,
-                             model_subtypes=model_subtypes, severity_of=severity_of)
+                             model_subtypes=model_subtypes, severity_of=severity_of, allow=allow)
         # Signals are matched like rule patterns: same compiler, same deadline.
         self._signals = [(s, [self.engine.compile_pattern(p) for p in s.patterns],
                           [self.engine.compile_pattern(p) for p in s.unless])

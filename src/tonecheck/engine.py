@@ -9,6 +9,7 @@ on 狗) or run their regexes. A clean utterance with no cue costs one pass.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import re
 import time
 import warnings
@@ -359,6 +360,13 @@ class _Doc:
         return any(o < s and e <= c for o, c in self._quotes)
 
 
+def _blank(norm: Normalized, rx: "re.Pattern") -> Normalized:
+    """The normalised text with every match of ``rx`` replaced by spaces (same offsets)."""
+    if not rx.search(norm.text):
+        return norm
+    return dataclasses.replace(norm, text=rx.sub(lambda m: " " * len(m.group()), norm.text))
+
+
 def _enclosing(spans: list[tuple[int, int]], start: int, end: int) -> tuple[int, int] | None:
     """The (original-offset) sentence holding a finding that starts at ``start``."""
     i = bisect.bisect_right([a for a, _ in spans], start) - 1
@@ -466,13 +474,16 @@ class Engine:
                  tokenizer: str | None = None, deadline_s: float = DEFAULT_DEADLINE_S,
                  shared_tokenizer: Tokenizer | None = None, model: "ModelDetector | None" = None,
                  model_subtypes: frozenset[str] = frozenset(),
-                 severity_of: "Callable[[str], Severity] | None" = None) -> None:
+                 severity_of: "Callable[[str], Severity] | None" = None, allow: Iterable[str] = ()) -> None:
         self.lexicon = lexicon
         self.rules: list[Rule] = list(rules if rules is not None else lexicon.rules)
         self.deadline_s = deadline_s
         # The trained detector beside the rules, the subtypes it may report, and their severities.
         self.model = model if model_subtypes else None
         self.model_subtypes = model_subtypes
+        # Allow-listed terms win over the model too: it reads the text with them blanked out.
+        allowed = sorted({t for t in expand_terms(list(allow), lexicon.classes) if t}, key=len, reverse=True)
+        self._allow_rx = re.compile("|".join(map(re.escape, allowed))) if allowed else None
         self.severity_of = severity_of or (lambda st: lexicon.subtypes[st].severity if st in lexicon.subtypes
                                            else Severity.medium)
         classes = lexicon.classes
@@ -639,7 +650,8 @@ class Engine:
         sentences = [doc.norm.span(*doc.sentence(c.start, c.end)) for c in kept]  # in the caller's offsets
         if self.model is not None and with_model and not truncated:
             sents = sentence_spans(norm)
-            fused = model_findings(self.model, norm, sents, role, counterpart, channel, context, findings,
+            seen = norm if self._allow_rx is None else _blank(norm, self._allow_rx)
+            fused = model_findings(self.model, seen, sents, role, counterpart, channel, context, findings,
                                    self.model_subtypes, self.lexicon.subtypes, self.severity_of, self._fallback)
             if len(fused) != len(findings) or fused != findings:
                 by_rule = {id(f): sent for f, sent in zip(findings, sentences)}

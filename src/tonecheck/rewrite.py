@@ -58,14 +58,15 @@ _SIGNATURE = re.compile(r"^\s*([【\[][^】\]]{1,24}[】\]])")
 
 def keep_facts(replaced: str, suggestion: str, lenders: Iterable[str] = (), hit_start: int | None = None,
                debt_facts: bool = True) -> str:
-    """Make sure the amounts and the lender in the replaced text survive the fix, and nothing more.
+    """Make sure the amounts, dates and lender in the replaced text survive the fix, and nothing more.
 
-    A template that already carries them ({amount}) is left alone; otherwise
-    a short factual lead-in is put before the suggestion. It states only what
-    the replaced text stated: never an agreement (a date in a threat is a
-    deadline the speaker set, not one the debtor agreed to), a deferral or any
-    other commitment. With ``debt_facts=False`` (the listener is a third party)
-    no amount is kept at all. An SMS signature (【某某银行】) at the start of
+    A template that already carries them ({amount}, {date}) is left alone;
+    otherwise a short factual lead-in is put before the suggestion. It states
+    only what the replaced text stated: a date is mentioned as a reference
+    (关于月底的还款安排), never as an agreement (约定的时间是…: a date in a threat is
+    a deadline the speaker set, not one the debtor agreed to), a deferral or
+    any other commitment. With ``debt_facts=False`` (the listener is a third
+    party) no amount or date of the debt is kept at all. An SMS signature (【某某银行】) at the start of
     the replaced text stays in front, unless the violation starts inside it
     (a fake court's letterhead is the violation, not a fact). ``lenders`` are
     the lender names the caller found in the replaced text outside the
@@ -77,12 +78,15 @@ def keep_facts(replaced: str, suggestion: str, lenders: Iterable[str] = (), hit_
     signature = sig.group(1) if sig and sig.group(1) not in suggestion else ""
     body = replaced[sig.end():] if sig else replaced
     amounts = [a for a in amounts_in(body) if a not in suggestion] if debt_facts else []
+    dates = [d for d in dates_in(body) if d not in suggestion] if debt_facts else []
     names = [n for n in dict.fromkeys(lenders) if n not in suggestion and n not in signature]
-    if not amounts and not names:
+    if not amounts and not dates and not names:
         return signature + suggestion
     where = f"在{'、'.join(names)}的" if names else "的"
     lead = f"您{where}欠款金额为{'、'.join(dict.fromkeys(amounts))}，" if amounts else (
         f"关于您{where}账户，" if names else "")
+    if dates:  # the date the turn mentioned, as a reference: not an agreement, deadline or promise
+        lead += f"关于{'、'.join(dict.fromkeys(dates))}的还款安排，"
     return signature + (lead + suggestion if suggestion else lead.rstrip("，"))
 
 
