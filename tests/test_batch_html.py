@@ -204,7 +204,7 @@ def test_csv_and_xlsx_carry_the_same_figures(day):
     rows = list(csv.DictReader(io.StringIO(day["csv"])))
     red = next(r for r in rows if r["conversation"] == "A1-RED")
     assert (red["subtype_name"], red["severity_name"], red["call"]) == ("暴力或含糊威胁", "严重", "answered")
-    assert red["source"]
+    assert red["source"] and red["call_start_local"] == "2026-11-28 14:30:00"      # 06:30 UTC, shown local
     att = next(r for r in rows if r["conversation"] == "ATT-7")
     assert att["call"] == "unanswered" and att["subtype_name"] == "联系过频"
     bad = next(r for r in rows if r["file"].endswith("truncated.json"))
@@ -282,6 +282,7 @@ def test_report_in_chromium(browser, day, width):
     # 红线 first, then the customer who spoke of self-harm, then by score; attempts apart
     ids = _ids(d)
     assert ids[:2] == ["A1-RED", "A3-DISTRESS"] and not any(i.startswith("ATT-") for i in ids)
+    assert "2026-11-28 14:30:00" in _rows(d)[0].text                     # call times in local time
     assert d.find_element("id", "count").text.startswith("显示 ")
     # the error card and the error section agree (a file whose every call fails is counted once per call)
     card = d.find_element("css selector", '[data-kpi="errors"] .v').text

@@ -257,6 +257,14 @@ def _listener(d, value: str) -> None:
     d.find_element(By.CSS_SELECTOR, f"#counterpart option[value={value}]").click()
 
 
+def _flagged_draft_to_debtor(d, base_url: str, text: str) -> None:
+    """The page with ``text`` checked for the debtor's ears, its findings listed."""
+    d.get(base_url + "/")
+    _listener(d, "debtor")
+    _set_draft(d, text)
+    _wait_state(d, "violations")
+
+
 def _list(d):
     return d.find_elements(By.CSS_SELECTOR, "#findings li")
 
@@ -271,11 +279,8 @@ def test_findings_by_severity_with_names_sources_and_keyboard(driver, base_url):
     from selenium.webdriver.common.keys import Keys
 
     d = driver
-    d.get(base_url + "/")
-    _listener(d, "debtor")
     text = "卧槽，这都第几回了。再不还钱，我弄死你"
-    _set_draft(d, text)
-    _wait_state(d, "violations")
+    _flagged_draft_to_debtor(d, base_url, text)
     res = tonecheck.check(text, counterpart="debtor")
     order = in_display_order(res.findings)
     assert {f.severity.value for f in order} >= {"high", "low"}
@@ -338,11 +343,8 @@ def test_false_positive_dismissed_recorded_masked_and_exported(driver, base_url)
     import json
 
     d = driver
-    d.get(base_url + "/")
-    _listener(d, "debtor")
     text = "你个傻逼，回我电话13812345678。"
-    _set_draft(d, text)
-    _wait_state(d, "violations")
+    _flagged_draft_to_debtor(d, base_url, text)
     insult = next(li for li in _list(d) if li.get_attribute("data-subtype").startswith("insult."))
     idx = insult.get_attribute("data-index")
     f = tonecheck.check(text, counterpart="debtor").findings[int(idx)]

@@ -27,8 +27,12 @@ def test_every_subtype_category_severity_and_status_has_a_chinese_name(checker):
     assert set(t["file_statuses"]) == {"ok", "error", "skipped", "config", "not_processed"}
     chinese = re.compile(r"[\u4e00-\u9fff]")
     for group in ("subtypes", "categories", "severities", "file_statuses", "call_statuses", "outcomes",
-                  "speakers", "counterparts", "channels", "review"):
+                  "speakers", "counterparts", "channels", "review", "api_errors"):
         assert all(chinese.search(v) for v in t[group].values()), group
+    # every error code the service answers with has a name on the page
+    server = (ROOT / "src" / "tonecheck" / "server.py").read_text(encoding="utf-8")
+    codes = set(re.findall(r'(?:_error|ApiError)\(\d{3}, "([a-z_]+)"', server)) | {"not_found", "method_not_allowed"}
+    assert len(codes) >= 10 and codes <= set(t["api_errors"])
 
 
 def test_every_error_the_batch_reports_has_a_chinese_kind(capsys, tmp_path):

@@ -32,6 +32,12 @@ SPEAKERS = {"agent": "坐席", "customer": "客户"}
 COUNTERPARTS = {"debtor": "债务人本人", "third_party": "第三方", "unknown": "尚未核实身份"}
 CHANNELS = {"call": "电话", "visit": "外访", "sms": "短信"}
 REVIEW = {"unreviewed": "待复核", "confirmed": "复核：确认违规", "rejected": "复核：误报", "unsure": "复核：不确定"}
+# The service's error codes ({"error": {"code", "message"}}), as the page names them.
+API_ERRORS = {"unauthorized": "需要访问密钥", "body_timeout": "请求发送超时", "body_too_large": "请求过大",
+              "text_too_long": "文本过长", "too_many_utterances": "对话轮数过多", "unsupported_media_type": "请求格式不是 JSON",
+              "invalid_input": "输入无效", "invalid_request": "请求无效", "internal_error": "服务内部错误",
+              "overloaded": "服务繁忙", "timeout": "检查超时", "not_found": "地址不存在",
+              "method_not_allowed": "请求方法不允许", "http_error": "请求错误"}
 
 # Error kinds: the first pattern that matches a (one-line, English) error names its kind in Chinese.
 # The message itself is always shown next to the name: it says which line, column or label.
@@ -91,7 +97,7 @@ def table(lexicon: Any = None) -> dict[str, Any]:
     return {"subtypes": subtype_names(lexicon), "categories": dict(CATEGORIES), "severities": dict(SEVERITIES),
             "risk_signal": RISK_SIGNAL, "file_statuses": dict(FILE_STATUSES), "call_statuses": dict(CALL_STATUSES),
             "outcomes": dict(OUTCOMES), "speakers": dict(SPEAKERS), "counterparts": dict(COUNTERPARTS),
-            "channels": dict(CHANNELS), "review": dict(REVIEW)}
+            "channels": dict(CHANNELS), "review": dict(REVIEW), "api_errors": dict(API_ERRORS)}
 
 
 def _get(f: Any, key: str) -> Any:

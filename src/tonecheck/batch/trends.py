@@ -18,6 +18,12 @@ def local_start(rec: dict[str, Any], tz: dt.timezone) -> dt.datetime | None:
     return parse_time(rec.get("call_start"), tz) if rec["status"] == "ok" else None
 
 
+def local_start_text(rec: dict[str, Any], utc_offset: str) -> str:
+    """A call's start as a reader sees it: local time, or the raw value when it is not a date-time."""
+    t = parse_time(rec.get("call_start"), parse_offset(utc_offset))
+    return t.strftime("%Y-%m-%d %H:%M:%S") if t else str(rec.get("call_start") or "")
+
+
 def trends(records: list[dict[str, Any]], utc_offset: str) -> dict[str, Any]:
     """``period`` (first and last call start, local), ``by_day`` and ``by_hour`` rows."""
     tz = parse_offset(utc_offset)

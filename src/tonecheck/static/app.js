@@ -279,8 +279,10 @@
           return;
         }
         if (!o.resp.ok) {
-          var msg = (o.data && o.data.error && o.data.error.message) || ("HTTP " + o.resp.status);
-          setStatus("error", "检查失败：" + msg);
+          var err = (o.data && o.data.error) || {};
+          var kind = (LABELS.api_errors || {})[err.code];
+          var msg = err.message || ("HTTP " + o.resp.status);
+          setStatus("error", "检查失败：" + (kind ? kind + "（" + msg + "）" : msg));
           return;
         }
         $("keybox").hidden = true;

@@ -19,7 +19,8 @@ from typing import Any, TextIO
 from ...labels import error_kind, severity_word
 from ..contact import parse_offset
 from ..scoring import call_priority, is_attempt
-from .textual import fmt_time, names_of
+from ..trends import local_start_text
+from .textual import names_of, time_zone_of
 
 CAT_COLORS = {"threat": "#d64545", "insult": "#e0752d", "privacy": "#7b5ea7", "conduct": "#2f7fb5",
               "sarcasm": "#c49a1a", "contact": "#2a9d8f", "risk": "#8a8f98"}
@@ -118,7 +119,7 @@ def hour_chart(hours: list[dict[str, Any]], width: int = 440, height: int = 170)
 
 # -- the data the page's script renders -----------------------------------------------------------
 
-def _call_data(n: int, r: dict[str, Any], strings: dict[str, int]) -> dict[str, Any]:
+def _call_data(n: int, r: dict[str, Any], strings: dict[str, int], offset: str) -> dict[str, Any]:
     """One call, compact: repeated strings (messages, regulations) are indices into one table."""
     def s(v: str | None) -> int:
         return strings.setdefault(v or "", len(strings))
@@ -127,7 +128,7 @@ def _call_data(n: int, r: dict[str, Any], strings: dict[str, int]) -> dict[str, 
     fs = r["findings"]
     return {
         "n": n, "id": r["id"], "file": r["file"], "st": r["status"], "err": r.get("error"),
-        "agent": r.get("agent_id") or UNKNOWN_AGENT, "start": r.get("call_start"), "out": r.get("outcome"),
+        "agent": r.get("agent_id") or UNKNOWN_AGENT, "start": local_start_text(r, offset), "out": r.get("outcome"),
         "att": is_attempt(r), "cp": r.get("counterpart"), "ch": r.get("channel"), "contact": r.get("contact_id"),
         "warn": r.get("warnings") or [],
         "sc": sc["score"] if sc else None, "crit": bool(sc and sc["critical"]), "pass": bool(sc and sc["passed"]),
@@ -143,7 +144,8 @@ def _call_data(n: int, r: dict[str, Any], strings: dict[str, int]) -> dict[str, 
 def report_data(report: dict[str, Any]) -> dict[str, Any]:
     convs = report["conversations"]
     strings: dict[str, int] = {}
-    calls = [_call_data(n, r, strings) for n, r in enumerate(convs)]
+    offset = time_zone_of(report)
+    calls = [_call_data(n, r, strings, offset) for n, r in enumerate(convs)]
     order = sorted(range(len(convs)), key=lambda n: call_priority(convs[n]))
     for rank, n in enumerate(order):
         calls[n]["pr"] = rank
@@ -290,7 +292,7 @@ def render_html(report: dict[str, Any]) -> str:
     pass_mark = report.get("scoring", {}).get("pass_mark", 80)
     convs = report["conversations"]
     period = s.get("period") or {}
-    offset = period.get("utc_offset") or "+08:00"
+    offset = time_zone_of(report)
     span = (f'覆盖时段 {_e(period["from"])} – {_e(period["to"])}（当地时间 UTC{_e(offset)}）'
             if period.get("from") else "通话时间未知")
     out = ['<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
@@ -350,7 +352,7 @@ def render_html(report: dict[str, Any]) -> str:
                f'<select id="frule"><option value="">全部规则</option>{rule_opts}</select>'
                '<button type="button" id="clearf">清除筛选</button><span class="count" id="count"></span></div>')
     out.append('<div class="wrap"><table id="convs"><thead><tr><th data-sort="pr">优先</th><th data-sort="id">通话</th>'
-               '<th data-sort="agent">坐席</th><th data-sort="start">时间</th><th class="num" data-sort="sc">质检分</th>'
+               '<th data-sort="agent">坐席</th><th data-sort="start">时间（当地）</th><th class="num" data-sort="sc">质检分</th>'
                '<th class="num" data-sort="nv">违规</th><th class="num" data-sort="nh">严重</th><th>类别</th>'
                '<th data-sort="file">文件</th></tr></thead><tbody></tbody></table></div>'
                '<div class="more"><button type="button" id="more" hidden>显示更多</button></div>'

@@ -11,11 +11,12 @@ from typing import Any, TextIO
 
 from ...labels import CALL_STATUSES, FILE_STATUSES, error_kind, severity_word
 from ..scoring import call_priority, is_attempt
-from .textual import fmt_time, names_of
+from ..trends import local_start_text
+from .textual import fmt_time, names_of, time_zone_of
 
 FINDING_COLUMNS = ["file", "conversation", "status", "agent_id", "call_start", "score", "turn", "speaker", "time",
                    "rule_id", "category", "subtype", "severity", "span", "message", "suggestion", "error",
-                   "call", "subtype_name", "severity_name", "source", "error_kind"]
+                   "call", "subtype_name", "severity_name", "source", "error_kind", "call_start_local"]
 
 
 def _call(r: dict[str, Any]) -> str:
@@ -26,29 +27,31 @@ def finding_rows(report: dict[str, Any]) -> list[list[Any]]:
     """One row per finding (most severe first within a call); a call without findings, an error and a
     skipped file get one row each."""
     names = names_of(report)["subtypes"]
+    offset = time_zone_of(report)
     rows: list[list[Any]] = []
     for r in report["conversations"]:
+        local = local_start_text(r, offset) if r.get("call_start") else ""
         base = [r["file"], r["id"], r["status"], r.get("agent_id") or "", r.get("call_start") or "",
                 r["score"]["score"] if r.get("score") else ""]
         if r["status"] != "ok":
-            rows.append(base + [""] * 10 + [r["error"], "", "", "", "", error_kind(r["error"])])
+            rows.append(base + [""] * 10 + [r["error"], "", "", "", "", error_kind(r["error"]), local])
             continue
         if not r["findings"]:
-            rows.append(base + [""] * 11 + [_call(r), "", "", "", ""])
+            rows.append(base + [""] * 11 + [_call(r), "", "", "", "", local])
             continue
         for f in r["findings"]:
             rows.append(base + ["" if f["turn"] is None else f["turn"], f["speaker"] or "",
                                 fmt_time(f["time"]) if f.get("time") is not None else "", f["rule_id"],
                                 f["category"], f["subtype"], f["severity"], f["text"], f["message"],
                                 f["suggestion"], "", _call(r), names.get(f["subtype"], f["subtype"]),
-                                severity_word(f), f.get("source") or "", ""])
+                                severity_word(f), f.get("source") or "", "", local])
     for fe in report["files"]:
         if fe["status"] in ("error", "skipped", "config", "not_processed") and not fe.get("conversations"):
             rows.append([fe["path"], "", fe["status"]] + [""] * 13 + [fe["error"] or "", "", "", "", "",
-                                                                      error_kind(fe["error"])])
+                                                                      error_kind(fe["error"]), ""])
     if report.get("partial"):
         rows.append(["", "", "PARTIAL"] + [""] * 13 + ["interrupted: this report is incomplete", "", "", "", "",
-                                                       error_kind("interrupted")])
+                                                       error_kind("interrupted"), ""])
     return rows
 
 
@@ -126,19 +129,21 @@ def write_xlsx(report: dict[str, Any], path: str) -> None:
             c.alignment = Alignment(wrap_text=True, vertical="top")
     conv_rows = []
     convs = report["conversations"]
+    offset = time_zone_of(report)
     for r in sorted(convs, key=call_priority):       # as the HTML list: 红线, 自伤, then worst score first
         fs = r["findings"]
         sc = r.get("score")
         conv_rows.append([r["file"], r["id"], r["status"], CALL_STATUSES.get(r["status"], r["status"]), _call(r),
-                          r.get("agent_id") or "", r.get("call_start") or "", r.get("outcome") or "", len(r["turns"]),
+                          r.get("agent_id") or "", r.get("call_start") or "",
+                          local_start_text(r, offset) if r.get("call_start") else "", r.get("outcome") or "", len(r["turns"]),
                           sc["score"] if sc else "", ("yes" if sc["passed"] else "no") if sc else "",
                           ("yes" if sc["critical"] else "no") if sc else "",
                           "yes" if any(f["subtype"] == "risk.self_harm" for f in fs) else "no",
                           sum(f["category"] != "risk" for f in fs), sum(f["category"] == "risk" for f in fs),
                           r["error"] or "", error_kind(r["error"]) if r["error"] else ""])
     sheet("Conversations", ["file", "conversation", "status", "status_name", "call", "agent_id", "call_start",
-                            "outcome", "turns", "score", "passed", "critical", "self_harm", "violations", "risk",
-                            "error", "error_kind"], conv_rows, {0: 24, 1: 18, 15: 40})
+                            "call_start_local", "outcome", "turns", "score", "passed", "critical", "self_harm", "violations", "risk",
+                            "error", "error_kind"], conv_rows, {0: 24, 1: 18, 16: 40})
     ag = report["aggregates"]["agents"]
     sheet("Agents", ["agent_id", "rank", "calls", "violations", "violations_per_100", "pass_rate", "mean_score",
                      "min_score", "min_score_non_critical", "min_score_call", "high", "critical", "self_harm", "unanswered_attempts",

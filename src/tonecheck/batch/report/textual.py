@@ -5,11 +5,17 @@ import json
 from typing import Any, TextIO
 
 from ...labels import SPEAKERS, error_kind, severity_word, table
+from ..trends import local_start_text
 
 
 def names_of(report: dict[str, Any]) -> dict[str, Any]:
     """The report's label table (made from the checker's lexicons), or the bundled one for an older report."""
     return report.get("labels") or table()
+
+
+def time_zone_of(report: dict[str, Any]) -> str:
+    """The batch's local time zone ([contact] utc_offset), as the report recorded it."""
+    return (report["summary"].get("period") or {}).get("utc_offset") or "+08:00"
 
 
 def finding_line(f: dict[str, Any], subtypes: dict[str, str]) -> str:
@@ -40,7 +46,7 @@ def mark(text: str, findings: list[dict[str, Any]], left: str = "【", right: st
     return "".join(out)
 
 
-def render_record(r: dict[str, Any], subtypes: dict[str, str] | None = None) -> str:
+def render_record(r: dict[str, Any], subtypes: dict[str, str] | None = None, utc_offset: str = "+08:00") -> str:
     """One call: its findings come in the report's order (most severe first, then position)."""
     subtypes = subtypes if subtypes is not None else table()["subtypes"]
     if r["status"] != "ok":
@@ -55,7 +61,7 @@ def render_record(r: dict[str, Any], subtypes: dict[str, str] | None = None) -> 
     elif sc:
         head += f"  质检分 {sc['score']:g}{'（红线）' if sc['critical'] else ''}"
     who = "  ".join(x for x in (f"坐席 {r['agent_id']}" if r.get("agent_id") else "",
-                                  f"{r['call_start']}" if r.get("call_start") else "", r["file"]) if x)
+                                  local_start_text(r, utc_offset) if r.get("call_start") else "", r["file"]) if x)
     lines = [head, f"   {who}"]
     for f in fs:
         if f["turn"] is None:
@@ -112,11 +118,12 @@ def write_text(report: dict[str, Any], out: TextIO) -> None:
     if report.get("partial"):
         out.write("*** 已中断：以下结果不完整 (interrupted: partial results) ***\n")
     subtypes = names_of(report)["subtypes"]
+    offset = time_zone_of(report)
     for fe in report["files"]:
         if fe["status"] in ("error", "not_processed") and not fe.get("conversations"):
             out.write(f"== {fe['path']}  [{error_kind(fe['error'])}] {fe['error']}\n")
     for r in report["conversations"]:
-        out.write(render_record(r, subtypes) + "\n")
+        out.write(render_record(r, subtypes, offset) + "\n")
 
 
 def write_json(report: dict[str, Any], out: TextIO) -> None:
