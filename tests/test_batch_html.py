@@ -347,6 +347,7 @@ def test_a_day_of_calls_opens_with_few_elements(browser, tmp_path, calls=2333):
                          "subtype": "insult.abuse", "severity": "medium", "confidence": 0.9, "start": 0, "end": 2,
                          "text": "您好", "message": "辱骂", "suggestion": "", "fix_start": 0, "fix_end": 2,
                          "auto_apply": False, "explanation": "", "source": "规定"}]}
+    one["findings"][0].update(review="confirmed", hit_id="h-1")    # as `check --store` annotates a hit
     records = []
     for n in range(calls):
         r = copy.deepcopy(one)
@@ -368,3 +369,5 @@ def test_a_day_of_calls_opens_with_few_elements(browser, tmp_path, calls=2333):
     assert len(_rows(d)) == 400
     _rows(d)[0].find_element("css selector", "td:last-child").click()
     assert len(d.find_elements("css selector", "#convs .turn")) == 8
+    badge = d.find_element("css selector", "#convs tr.detail .review")
+    assert badge.text == "复核：确认违规" and badge.get_attribute("title") == "h-1"

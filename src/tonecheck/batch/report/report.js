@@ -194,7 +194,7 @@
     if (c.contact) meta.push("联系号码：" + esc(c.contact));
     if (c.ded.length) {
       meta.push("扣分：" + c.ded.map(function (d) {
-        return esc(subtypeName(d[1] || "")) + " " + esc(d[0]) + (d[2] === null || d[2] === undefined ? "" : "（第 " + d[2] + " 轮）") + " −" + esc(d[3]);
+        return esc(subtypeName(d[1] || "")) + " " + esc(d[0]) + (d[2] === null || d[2] === undefined ? "" : "（第 " + (d[2] + 1) + " 轮）") + " −" + esc(d[3]);
       }).join("，"));
     }
     c.warn.forEach(function (w) { meta.push("⚠ " + esc(w)); });
