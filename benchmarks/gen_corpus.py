@@ -153,6 +153,27 @@ def write_corpus(out: Path, n: int = 2000, seed: int = 7, bad_rate: float = 0.08
     return {"conversations": n, "attempts": len(attempts), "by_format": counts}
 
 
+
+ROW_COLUMNS = ["conversation_id", "turn", "speaker", "text", "agent_id", "call_start", "contact_id", "outcome",
+               "counterpart", "channel"]
+
+
+def utterance_rows(convs: list[dict]) -> list[dict]:
+    """Conversations in the core schema as utterance rows (a data-platform table: one row per turn,
+    ``turn`` numbering them), call metadata, listener and channel on the first row only; a call
+    without turns (an unanswered attempt) is one metadata-only row."""
+    rows = []
+    for c in convs:
+        meta = c.get("metadata") or {}
+        head = {"agent_id": meta.get("agent_id"), "call_start": meta.get("call_start"),
+                "contact_id": meta.get("contact_id"), "outcome": meta.get("outcome"),
+                "counterpart": c.get("counterpart"), "channel": c.get("channel")}
+        head = {k: None if v is None else str(v) for k, v in head.items()}
+        for t, u in enumerate(c["utterances"] or [None]):
+            rows.append({"conversation_id": c["id"], "turn": t, "speaker": u and u["speaker"], "text": u and u["text"],
+                         **(head if t == 0 else dict.fromkeys(head))})
+    return rows
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("out")

@@ -107,16 +107,18 @@ def test_headline_counts_answered_calls_and_attempts_apart(day):
 
 
 def test_agents_ranked_by_rate_worst_first_with_a_true_lowest_score(day):
-    agents = day["json"]["aggregates"]["agents"]
+    from tonecheck.batch.scoring import rank_agents
+
+    rows = day["json"]["aggregates"]["agents"]
+    assert [a["agent_id"] for a in rows] == ["A1", "A2", "A3"]              # the JSON table: by agent id
+    agents = rank_agents(rows)                                              # every report shows them ranked
     assert [a["agent_id"] for a in agents] == ["A1", "A3", "A2"]            # per 100 calls, then pass rate
     rates = [a["violations_per_100"] for a in agents]
     assert rates == sorted(rates, reverse=True) and rates[0] == round(100 * 2 / 3, 1)
     a1 = agents[0]
     # 0 is the 红线 call (its own column); the lowest score outside it is the insult call's
     assert a1["min_score"] == 0 and a1["critical"] == 1
-    assert a1["min_score_non_critical"] == 90 and a1["min_score_call"]["id"] == "A1-INSULT"
-    index = a1["min_score_call"]["index"]
-    assert day["json"]["conversations"][index]["id"] == "A1-INSULT"
+    assert a1["min_score_non_critical"] == 90 and a1["min_score_call"] == "A1-INSULT"
 
 
 def test_score_counts_each_violation_once(day):

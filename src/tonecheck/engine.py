@@ -62,7 +62,9 @@ _NEG_BLOCKERS = ("就", "的话", "否则", "不然", "但", "可是", "不过")
 _NEG_CHARS = frozenset("不没别勿莫未冇唔")
 _RELAY_PREPS = frozenset("跟和对同给替")  # 跟他说 / 对你说 relay or announce; they do not report speech
 # A cue denied right after it: 坐牢是不可能的 / 抓人？不会的。
-_POST_NEGATION = re.compile(r"[？?，,]?(?:那|这)?(?:是|也是|都是|肯定|绝对)?(?:不可能|不会|不存在|没有)(?:的|的事|的事情|的事儿)?(?:[，。！？!?,；;…]|$)")
+_POST_NEGATION = re.compile(r"[？?，,]?(?:那|这)?(?:是|也是|都是|肯定|绝对)?(?:不可能|不会|不存在|没有)(?:的|的事|的事情|的事儿)?(?:[，。！？!?,；;…]|$)"
+                            # 坐牢啊什么的都是假的 / 那是误传: the threat is named to be denied
+                            r"|[^，。！？!?；;]{0,8}?(?:都是|是|全是)(?:假的|谣言|误传|骗人的|吓唬人的|瞎说的|乱讲的)")
 _QUESTION = regex.compile(r"[吗嘛?？]|误会|是不是.{0,3}$")
 
 # Which category's polite sentence replaces a sentence that held several kinds of violation.

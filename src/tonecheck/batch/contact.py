@@ -11,6 +11,8 @@ Both are conversation-level findings (span 0–0) that count as violations.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 from collections import defaultdict
 from typing import Any, Iterable
 
@@ -19,6 +21,14 @@ from .config import ContactConfig
 
 NIGHT_ID, ATTEMPTS_ID = "CON-NIGHT-001", "CON-FREQ-001"
 SOURCE = "中国银行业协会《金融机构个人消费类贷款催收工作指引（试行）》"
+
+
+def contact_key(v: Any, salt: bytes = b"") -> str | None:
+    """A stand-in for a contact number that groups attempts without carrying the number itself
+    (keyed with ``salt``, so a run's keys cannot be matched to numbers without it)."""
+    if v in (None, ""):
+        return None
+    return hmac.new(salt, str(v).strip().encode(), hashlib.sha256).hexdigest()[:16]
 
 
 def parse_offset(v: str) -> dt.timezone:

@@ -126,8 +126,8 @@ def norm_outcome(v: Any) -> str | None:
     return _OUTCOME.get(str(v).strip().lower(), str(v).strip().lower())
 
 
-def _resolve_header(header: list[str], columns: dict[str, str]) -> dict[str, int]:
-    """canonical field -> column index."""
+def resolve_header(header: list[str], columns: dict[str, str]) -> dict[str, int]:
+    """canonical field -> column index, by the aliases or the [columns] mapping (case-insensitive)."""
     low = [str(h or "").strip().lower() for h in header]
     out: dict[str, int] = {}
     for fld, names in ALIASES.items():
@@ -342,7 +342,7 @@ def read_jsonl(text: str, stem: str, speakers: Speakers, unknown: Counter) -> li
 
 
 def _table_rows(header: list[Any], body: Iterable[tuple[int, list[Any]]], columns: dict[str, str]):
-    idx = _resolve_header([str(h) if h is not None else "" for h in header], columns)
+    idx = resolve_header([str(h) if h is not None else "" for h in header], columns)
     missing = [f for f in ("speaker", "text") if f not in idx]
     if missing:
         shown = ", ".join(str(h) for h in header if h not in (None, ""))[:120]

@@ -8,7 +8,6 @@ conversation read in ``report["conversations"]`` with ``ok`` or ``error``.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import signal
 import sys
@@ -23,13 +22,13 @@ from typing import Any, Callable
 from .. import __version__
 from ..checker import Checker, ConfigError, InputError, check_selectors
 from ..engine import DEFAULT_DEADLINE_S
-from ..models import Conversation, Finding
+from ..models import Conversation
 from ..labels import in_display_order, table as label_table
 from ..pii import mask_result, mask_text
 from .config import BatchConfig
-from .contact import contact_findings
+from .contact import contact_findings, contact_key
 from .readers import EXTENSIONS, ConvError, Speakers, read_path
-from .scoring import aggregate, is_answered, is_attempt, score_findings
+from .scoring import aggregate, is_answered, is_attempt, score_record
 from .trends import trends
 
 REPORT_SCHEMA = "tonecheck.batch/1"
@@ -111,12 +110,6 @@ def _worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # the parent decides what an interrupt means
 
 
-def _contact_key(v: Any) -> str | None:
-    if v in (None, ""):
-        return None
-    return hashlib.sha256(str(v).strip().encode()).hexdigest()[:16]
-
-
 def _jsonable(v: Any) -> Any:
     if isinstance(v, (dt.datetime, dt.date, dt.time)):
         return v.isoformat(sep=" ") if isinstance(v, dt.datetime) else v.isoformat()
@@ -135,7 +128,7 @@ def check_one(conv: Conversation | ConvError, file_shown: str) -> dict[str, Any]
     rec: dict[str, Any] = {"file": file_shown, "id": conv.id, "status": "ok", "error": None,
                            "counterpart": conv.counterpart, "channel": conv.channel,
                            "agent_id": meta.get("agent_id"), "call_start": meta.get("call_start"),
-                           "outcome": meta.get("outcome"), "_contact_key": _contact_key(meta.get("contact_id"))}
+                           "outcome": meta.get("outcome"), "_contact_key": contact_key(meta.get("contact_id"))}
     cid = meta.get("contact_id")
     rec["contact_id"] = None if cid in (None, "") else (str(cid) if show else mask_text(str(cid)))
     extra = {k: v for k, v in meta.items() if k not in ("agent_id", "call_start", "outcome", "contact_id")}
@@ -421,9 +414,7 @@ def finish_report(files: list[dict[str, Any]], records: list[dict[str, Any]], cf
         # Shown to people: violations first, most severe first, then by position (labels.finding_order).
         r["findings"] = in_display_order(r["findings"])
         if r["status"] == "ok":
-            fs = [Finding.model_validate({k: v for k, v in f.items() if k not in ("turn", "speaker", "time")})
-                  for f in r["findings"]]
-            r["score"] = score_findings(fs, cfg.scoring, [f["turn"] for f in r["findings"]]).as_dict()
+            r["score"] = score_record(r["findings"], cfg.scoring)
         else:
             r["score"] = None
     summary = summarize(files, records, elapsed)
@@ -487,7 +478,9 @@ def summarize(files: list[dict[str, Any]], records: list[dict[str, Any]], elapse
         "self_harm": sum(1 for r in answered if any(f["subtype"] == "risk.self_harm" for f in r["findings"])),
         "attempts": {"total": len(attempts), "with_violations": sum(1 for r in attempts
                                                                     if any(f["category"] != "risk" for f in r["findings"])),
-                     "violations": len(att_viol), "by_subtype": dict(Counter(f["subtype"] for f in att_viol).most_common())},
+                     "violations": len(att_viol),
+                     "by_subtype": dict(sorted(Counter(f["subtype"] for f in att_viol).items(),
+                                               key=lambda kv: (-kv[1], kv[0])))},
         "unknown_speaker_labels": dict(unknown.most_common()),
         "errors": errors,
         "elapsed_seconds": round(elapsed, 3),

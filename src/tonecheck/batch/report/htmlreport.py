@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from ...labels import error_kind, severity_word
 from ..contact import parse_offset
-from ..scoring import call_priority, is_attempt
+from ..scoring import call_priority, is_attempt, rank_agents
 from ..trends import local_start_text
 from .textual import names_of, time_zone_of
 
@@ -205,12 +205,15 @@ def _category_rows(report: dict[str, Any], names: dict[str, Any]) -> str:
             + "</tbody></table></div>")
 
 
-def _agent_rows(agents: list[dict[str, Any]]) -> str:
+def _agent_rows(agents: list[dict[str, Any]], convs: list[dict[str, Any]]) -> str:
+    """The agents worst first; each lowest score links to its call."""
+    where = {(r.get("agent_id") or UNKNOWN_AGENT, str(r["id"])): n for n, r in reversed(list(enumerate(convs)))}
     rows = []
     for i, a in enumerate(agents):
-        worst = a.get("min_score_call")
-        low = (f'<a href="#c{worst["index"]}" title="打开这通电话">{_e(a["min_score_non_critical"])}</a>'
-               if worst else "—")
+        worst = where.get((a["agent_id"], a["min_score_call"])) if a.get("min_score_call") is not None else None
+        low_v = a["min_score_non_critical"]
+        low = ("—" if low_v is None else _e(low_v) if worst is None
+               else f'<a href="#c{worst}" title="打开这通电话">{_e(low_v)}</a>')
         name = "（未填坐席）" if a["agent_id"] == UNKNOWN_AGENT else a["agent_id"]
         rate = _num(a["violations_per_100"])
         rows.append(f'<tr class="row pick" tabindex="0" data-pick="agent" data-v="{_e(a["agent_id"])}">'
@@ -218,7 +221,7 @@ def _agent_rows(agents: list[dict[str, Any]]) -> str:
                     f'<td class="num" data-v="{a["violations_per_100"] or 0}">{rate}</td>'
                     f'<td class="num" data-v="{a["pass_rate"] if a["pass_rate"] is not None else -1}">{_pct(a["pass_rate"])}</td>'
                     f'<td class="num">{_e(a["mean_score"] if a["mean_score"] is not None else "—")}</td>'
-                    f'<td class="num" data-v="{a["min_score_non_critical"] if worst else -1}">{low}</td>'
+                    f'<td class="num" data-v="{-1 if low_v is None else low_v}">{low}</td>'
                     f'<td class="num">{a["critical"]}</td><td class="num">{a["self_harm"]}</td>'
                     f'<td class="num">{a["attempts"]}</td><td class="num">{a["attempt_violations"]}</td></tr>')
     if not rows:
@@ -231,7 +234,7 @@ def _agent_rows(agents: list[dict[str, Any]]) -> str:
 
 def _rule_rows(report: dict[str, Any], names: dict[str, Any]) -> str:
     rows = []
-    for e in report["aggregates"]["rules"]:
+    for e in sorted(report["aggregates"]["rules"], key=lambda e: e["category"] == "risk"):     # signals last
         sev_cls = "risk" if e["category"] == "risk" else e["severity"]
         rows.append(f'<tr class="row pick" tabindex="0" data-pick="rule" data-v="{_e(e["rule_id"])}">'
                     f'<td class="rid">{_e(e["rule_id"])}</td>'
@@ -306,7 +309,7 @@ def render_html(report: dict[str, Any]) -> str:
         out.append(f'<div class="banner">⚠ 本次运行被中断，报告不完整：{s["files"]["not_processed"]} 个文件未处理。'
                    '(Interrupted: partial results.)</div>')
     out.append(_kpis(report, pass_mark, names))
-    agents = report["aggregates"]["agents"]
+    agents = rank_agents(report["aggregates"]["agents"])
     rated = [a for a in agents if a["calls"]][:12]
     agent_chart = hbar_chart([("（未填坐席）" if a["agent_id"] == UNKNOWN_AGENT else a["agent_id"],
                                a["violations_per_100"] or 0, "#2f4858") for a in rated])
@@ -321,7 +324,7 @@ def render_html(report: dict[str, Any]) -> str:
                "</section>")
     out.append('<section class="grid wide">'
                f'<div class="card"><h2>坐席排名 · 每百通违规最多的在前 <span class="hint">点击一行筛选通话</span></h2>'
-               f'{_agent_rows(agents)}</div>'
+               f'{_agent_rows(agents, convs)}</div>'
                f'<div class="card"><h2>规则命中 <span class="hint">点击一行筛选通话</span></h2>{_rule_rows(report, names)}</div>'
                f'<div class="card"><h2>按日（当地时间）</h2>{_day_rows(report["aggregates"].get("by_day", []))}</div>'
                "</section>")

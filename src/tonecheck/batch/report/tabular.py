@@ -10,7 +10,7 @@ import csv
 from typing import Any, TextIO
 
 from ...labels import CALL_STATUSES, FILE_STATUSES, error_kind, severity_word
-from ..scoring import call_priority, is_attempt
+from ..scoring import call_priority, is_attempt, rank_agents
 from ..trends import local_start_text
 from .textual import fmt_time, names_of, time_zone_of
 
@@ -144,12 +144,12 @@ def write_xlsx(report: dict[str, Any], path: str) -> None:
     sheet("Conversations", ["file", "conversation", "status", "status_name", "call", "agent_id", "call_start",
                             "call_start_local", "outcome", "turns", "score", "passed", "critical", "self_harm", "violations", "risk",
                             "error", "error_kind"], conv_rows, {0: 24, 1: 18, 16: 40})
-    ag = report["aggregates"]["agents"]
+    ag = rank_agents(report["aggregates"]["agents"])
     sheet("Agents", ["agent_id", "rank", "calls", "violations", "violations_per_100", "pass_rate", "mean_score",
                      "min_score", "min_score_non_critical", "min_score_call", "high", "critical", "self_harm", "unanswered_attempts",
                      "attempt_violations", "by_category"],
           [[a["agent_id"], i + 1, a["calls"], a["violations"], a["violations_per_100"], a["pass_rate"],
-            a["mean_score"], a["min_score"], a["min_score_non_critical"], (a["min_score_call"] or {}).get("id", ""), a["high"], a["critical"],
+            a["mean_score"], a["min_score"], a["min_score_non_critical"], a["min_score_call"] or "", a["high"], a["critical"],
             a["self_harm"], a["attempts"], a["attempt_violations"],
             ", ".join(f"{k} {v}" for k, v in a["by_category"].items())] for i, a in enumerate(ag)], {0: 16, 15: 40})
     sheet("Rules", ["rule_id", "subtype", "subtype_name", "category", "severity", "severity_name", "hits",
