@@ -873,7 +873,9 @@ class Engine:
         if m is None:
             return False
         between = doc.text[m.end():s]
-        return not any(b in between for b in _NEG_BLOCKERS)
+        # in 不会因为…就… the 就 belongs to the denied frame; elsewhere it ends the negation's reach
+        blockers = [b for b in _NEG_BLOCKERS if not (b == "就" and m.group().endswith("因为"))]
+        return not any(b in between for b in blockers)
 
     def _negated(self, doc: _Doc, s: int) -> bool:
         if not self.negators:
