@@ -91,6 +91,7 @@ def main() -> None:
     ap.add_argument("--html", nargs="*", default=[], help="other report files to time the same way")
     ap.add_argument("--json", help="write the figures here too")
     args = ap.parse_args()
+    load0 = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as td:
         tmp = Path(td)
         corpus = Path(args.corpus) if args.corpus else tmp / "corpus"
@@ -118,6 +119,7 @@ def main() -> None:
         fa = f"{r['filter_agent_ms']:.0f} ms" if r.get("filter_agent_ms") is not None else "—"
         print(f"{name[-44:]:<44} {r['bytes'] / 1e6:>6.2f} {r['elements']:>9} {r['load_ms']:>8.0f} {r['drawn_ms']:>9.0f} "
               f"{r['drawn_ms'] / ref:>7.1f} {oc:>10} {fa:>7}")
+    print(f"load average: {load0:.1f} -> {os.getloadavg()[0]:.1f} (the figures scale with the neighbours' load)")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2), encoding="utf-8")
 
