@@ -120,12 +120,16 @@ def test_contact_policy_from_metadata(capsys, tmp_path):
                 if any(f["subtype"] == "contact.too_many_attempts" for f in c["findings"])]
     assert too_many == ["ATT-6", "ATT-7"]                       # the 7th and 8th attempt of the day
     assert [f["subtype"] for f in by_id["LATE"]["findings"]] == ["contact.night_call"]
-    assert rep["summary"]["findings_by_category"]["contact"] == 3 and code == 1
+    # headline figures count the answered call; the attempts' findings are counted apart
+    assert rep["summary"]["findings_by_category"]["contact"] == 1 and code == 1
+    assert rep["summary"]["calls"] == {"answered": 1, "unanswered": 8}
+    assert rep["summary"]["attempts"] == {"total": 8, "with_violations": 2, "violations": 2,
+                                          "by_subtype": {"contact.too_many_attempts": 2}}
     # the limits are configuration
     (tmp_path / "tonecheck.toml").write_text('[contact]\nmax_unanswered_per_day = 3\nnight_start = "23:00"\n',
                                              encoding="utf-8")
     code, rep, _ = check_json(capsys, tmp_path, p)
-    assert rep["summary"]["findings_by_category"]["contact"] == 5
+    assert "contact" not in rep["summary"]["findings_by_category"] and rep["summary"]["attempts"]["violations"] == 5
     (tmp_path / "tonecheck.toml").write_text('disable = ["contact"]\n', encoding="utf-8")
     code, rep, _ = check_json(capsys, tmp_path, p)
     assert "contact" not in rep["summary"]["findings_by_category"] and code == 0

@@ -395,6 +395,21 @@ def test_internal_error_is_json_and_logs_masked_text(caplog):
     assert not re.search(r"\d{11,}", logged)
 
 
+# -- masking for the page's false-positive records ---------------------------------------------
+
+def test_mask_endpoint_uses_the_one_masking_function(client):
+    from tonecheck.pii import mask_text
+
+    r = client.post("/v1/mask", json={"text": WITH_ID})
+    assert r.status_code == 200 and r.json() == {"text": mask_text(WITH_ID)}
+    assert "110105199003071239" not in r.text and "13812345678" not in r.text and "5678" in r.text
+    assert client.post("/v1/mask", json={"text": "x" * (tonecheck.MAX_TEXT_CHARS + 1)}).status_code == 413
+    assert client.post("/v1/mask", json={"text": "x", "extra": 1}).status_code == 422
+    keyed = make_client(api_keys=("k1",))
+    assert keyed.post("/v1/mask", json={"text": WITH_ID}).status_code == 401
+    assert keyed.post("/v1/mask", json={"text": WITH_ID}, headers={"X-API-Key": "k1"}).status_code == 200
+
+
 # -- the page ---------------------------------------------------------------------------------
 
 def test_page_is_served_and_self_contained(client):

@@ -156,7 +156,8 @@ def test_spark_equals_in_process_and_batch(checked, corpus):
     summary = tcs.run_summary(turns, calls)
     want = report["summary"]
     for k in ("conversations", "utterances", "findings_by_category", "violations_by_severity", "violations",
-              "risk_signals", "conversations_with_violations", "mean_score", "passed", "critical"):
+              "risk_signals", "conversations_with_violations", "mean_score", "passed", "critical", "calls",
+              "self_harm", "attempts"):
         assert summary[k] == want[k], k
     assert summary["rows"]["total"] == len(rows)
 

@@ -13,13 +13,13 @@ from typing import Sequence
 
 from . import __version__
 from .checker import Checker, ConfigError, InputError
+from .labels import in_display_order, severity_word, subtype_names
 from .lexicon import LexiconError
 from .models import CheckResult, ConversationResult, Finding, Severity
 from .pii import mask_result
 from .readers import ReadError
 
 EXIT_OK, EXIT_VIOLATION, EXIT_ERROR = 0, 1, 2
-_SPEAKER_ZH = {"agent": "坐席", "customer": "客户"}
 
 
 class CliError(Exception):
@@ -166,7 +166,7 @@ def cmd_draft(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(res.model_dump_json(indent=2))
     else:
-        print(render_result(res))
+        print(render_result(res, subtype_names(checker.lexicon)))
         print(f"建议改写：{res.rewrite}" if res.violations else "未发现违规。")
     threshold = Severity(args.fail_on).rank
     return EXIT_VIOLATION if any(f.severity.rank >= threshold for f in res.violations) else EXIT_OK
@@ -199,11 +199,13 @@ def _mark(text: str, findings: list[Finding]) -> str:
     return "".join(out)
 
 
-def render_result(res: CheckResult, prefix: str = "") -> str:
+def render_result(res: CheckResult, names: dict[str, str] | None = None, prefix: str = "") -> str:
+    """A draft's findings for a terminal: most severe first, then by position; Chinese names and codes."""
+    names = names if names is not None else subtype_names()
     lines = [f"{prefix}{_mark(res.text, res.findings)}"]
-    for f in res.findings:
-        tag = "风险" if not f.is_violation else f.severity.value
-        lines.append(f"    - [{tag}] {f.subtype} {f.rule_id}「{f.text}」：{f.message}")
+    for f in in_display_order(res.findings):
+        lines.append(f"    - [{severity_word(f)}] {names.get(f.subtype, f.subtype)} {f.subtype} {f.rule_id}"
+                     f"「{f.text}」：{f.message}")
         if f.suggestion and f.is_violation:
             lines.append(f"      建议：{f.suggestion}")
     return "\n".join(lines)

@@ -8,8 +8,12 @@ Endpoints (see ``docs/service.md`` and ``/docs`` for the OpenAPI page):
 - ``POST /v1/check``          ``{text, role?, counterpart?, channel?}`` -> ``CheckResult``
 - ``POST /v1/conversations``  a conversation -> ``ConversationResult``
 - ``GET  /v1/rules``          the rule catalogue
+- ``POST /v1/mask``           ``{text}`` -> ``{text}`` with identifiers masked (the page's false-positive
+                              reports keep only masked text)
 - ``GET  /healthz``           liveness and what is loaded
-- ``GET  /``                  the draft pre-check page (static, no CDN)
+- ``GET  /``                  the draft pre-check page (static, no CDN); the Chinese names of
+                              subtypes, categories and severities (:mod:`tonecheck.labels`, from the
+                              checker's lexicons) are embedded in it when the app is built
 
 Configuration is read from the environment once, when the app is built, and
 checked then: a setting that makes no sense stops the start with one line.
@@ -57,7 +61,7 @@ from urllib.parse import unquote_plus
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -65,6 +69,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from . import __version__, default_checker
 from .checker import MAX_TEXT_CHARS, Checker, InputError, surrogate_problem
 from .models import Channel, CheckResult, Conversation, ConversationResult, Counterpart, Role
+from .labels import table as label_table
 from .pii import mask_text
 
 log = logging.getLogger("tonecheck.server")
@@ -165,6 +170,14 @@ class CheckRequest(BaseModel):
     role: Role = "agent"
     counterpart: Counterpart = "unknown"
     channel: Channel = "call"
+
+
+class MaskRequest(BaseModel):
+    """A text whose identifiers should be masked (the page masks what it keeps in the browser)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(description=f"At most {MAX_TEXT_CHARS} characters")
 
 
 class ErrorBody(BaseModel):
@@ -474,6 +487,11 @@ def create_app(checker: Checker | None = None, settings: Settings | None = None,
         _log_check("conversation", f"{len(body.utterances)} turns", chars, [f for _, f in res.findings], t0)
         return Response(res.model_dump_json(), media_type="application/json")
 
+    @app.post("/v1/mask", responses=errors, tags=["check"], summary="Mask the identifiers in a text")
+    async def v1_mask(body: MaskRequest) -> dict[str, str]:
+        check_length(body.text)
+        return {"text": mask_text(body.text)}
+
     @app.get("/v1/rules", tags=["rules"], summary="The rule catalogue")
     async def v1_rules(request: Request) -> Response:
         return rule_catalogue
@@ -488,9 +506,11 @@ def create_app(checker: Checker | None = None, settings: Settings | None = None,
 
     # ---- the page ----
 
+    page = render_page(checker)
+
     @app.get("/", include_in_schema=False)
-    async def index() -> FileResponse:
-        return FileResponse(STATIC_DIR / "index.html", headers=_PAGE_HEADERS)
+    async def index() -> Response:
+        return Response(page, media_type="text/html; charset=utf-8", headers=_PAGE_HEADERS)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     if store is not None:
@@ -587,6 +607,17 @@ def install_log_masking() -> None:
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, MaskedAccessLog) for f in access.filters):
         access.addFilter(MaskedAccessLog())
+
+
+def render_page(checker: Checker) -> str:
+    """index.html with the checker's label table (:mod:`tonecheck.labels`) in a JSON data block: the page
+    and the reports name every subtype, category and severity from one table, and the page needs no
+    extra request for it."""
+    import json
+
+    blob = json.dumps(label_table(getattr(checker, "lexicon", None)), ensure_ascii=False).replace("<", "\\u003c")
+    html = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+    return html.replace("<!--tonecheck-labels-->", f'<script type="application/json" id="labels">{blob}</script>', 1)
 
 
 def _catalogue(checker: Checker) -> Response:

@@ -214,17 +214,22 @@ def test_html_report_shows_the_review_status(store, examples_report):
     from tonecheck.store import review
     from tonecheck.store.users import add_user, authenticate
 
+    def statuses(report):
+        """(review status, hit id) of each violation, as the page's script gets them (it draws the badge
+        of each finding when its call is opened; tests/test_batch_html.py checks the drawing)."""
+        out = io.StringIO()
+        write_html(report, out)
+        block = re.search(r'<script type="application/json" id="tc-data">(.*?)</script>', out.getvalue(), re.S)
+        data = json.loads(block.group(1))
+        assert "复核：确认违规" == data["labels"]["review"]["confirmed"]
+        return [(f[12], f[13]) for c in data["calls"] for f in c["f"] if f[3] != "risk"]
+
     _, rep = _store(store, examples_report)
-    out = io.StringIO()
-    write_html(rep, out)
-    assert out.getvalue().count('class="review"') == sum(f["category"] != "risk" for c in rep["conversations"]
-                                                         for f in c["findings"])
+    shown = statuses(rep)
+    assert len(shown) == sum(f["category"] != "risk" for c in rep["conversations"] for f in c["findings"])
+    assert all(st == "unreviewed" and hid for st, hid in shown)
     hit = next(f for c in rep["conversations"] for f in c["findings"] if f["category"] != "risk")
     review.set_verdict(store, authenticate(store, add_user(store, "rev", "reviewer")), hit["hit_id"], "confirmed")
     _, rep2 = _store(store, examples_report)
-    out = io.StringIO()
-    write_html(rep2, out)
-    assert f'title="{hit["hit_id"]}"' in out.getvalue() and "复核：确认违规" in out.getvalue()
-    plain = io.StringIO()
-    write_html(copy.deepcopy(examples_report), plain)          # without a store: no review badges
-    assert 'class="review"' not in plain.getvalue()
+    assert ("confirmed", hit["hit_id"]) in statuses(rep2)
+    assert all(st is None for st, _ in statuses(copy.deepcopy(examples_report)))   # without a store: no badges

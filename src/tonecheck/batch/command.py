@@ -33,6 +33,20 @@ class UsageError(Exception):
     """Printed as one line; exit code 2."""
 
 
+def output_format(output: str | None) -> str:
+    """The report format ``-o FILE`` asks for by its extension (text on stdout); an extension we do
+    not write is an error, never a silent JSON file with the wrong name."""
+    if not output:
+        return "text"
+    ext = Path(output).suffix.lower()
+    if ext not in _EXT_FORMAT:
+        known = " ".join(sorted(_EXT_FORMAT))
+        what = f"unknown report extension {ext!r}" if ext else "no extension"
+        raise UsageError(f"-o {output}: {what}; use one of {known}, "
+                         "or name the format with --format")
+    return _EXT_FORMAT[ext]
+
+
 def add_check_arguments(c: argparse.ArgumentParser) -> None:
     c.add_argument("-o", "--output", metavar="OUT", help="write the report here (default: stdout); "
                    "the format follows the extension unless --format is given")
@@ -175,9 +189,7 @@ def _finish_store(recorder: Any, report: dict[str, Any], quiet: bool) -> str | N
 
 def cmd_check(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
-    fmt = args.format
-    if fmt is None:
-        fmt = _EXT_FORMAT.get(Path(args.output).suffix.lower(), "json") if args.output else "text"
+    fmt = args.format or output_format(args.output)
     if args.jobs < 0:
         raise UsageError("--jobs must be 0 (all cores) or a positive number")
     if fmt == "xlsx":

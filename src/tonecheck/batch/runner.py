@@ -22,12 +22,14 @@ from typing import Any, Callable
 from .. import __version__
 from ..checker import Checker, ConfigError, InputError, check_selectors
 from ..engine import DEFAULT_DEADLINE_S
-from ..models import Conversation, Finding
+from ..models import Conversation
+from ..labels import in_display_order, table as label_table
 from ..pii import mask_result, mask_text
 from .config import BatchConfig
 from .contact import contact_findings, contact_key
 from .readers import EXTENSIONS, ConvError, Speakers, read_path
-from .scoring import aggregate, score_record
+from .scoring import aggregate, is_answered, is_attempt, score_record
+from .trends import trends
 
 REPORT_SCHEMA = "tonecheck.batch/1"
 
@@ -43,8 +45,15 @@ class RunOptions:
 
 # -- discovery --------------------------------------------------------------------------------
 
+CONFIG_EXTENSIONS = (".toml",)      # tonecheck.toml, pyproject.toml, team lexicons: never transcripts
+
+
 def discover(paths: list[str]) -> list[dict[str, Any]]:
-    """File entries in input order: {"path", "status": None|"error"|"skipped", "error"}."""
+    """File entries in input order: {"path", "status": None|"error"|"skipped"|"config", "error"}.
+
+    In a walked directory, a file without a transcript extension is ``skipped`` and a config or
+    lexicon file (``.toml``) is ``config``: listed, never read as a transcript.
+    """
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
 
@@ -71,6 +80,8 @@ def discover(paths: list[str]) -> list[dict[str, Any]]:
                     found = True
                     if Path(name).suffix.lower() in EXTENSIONS:
                         add(fp)
+                    elif Path(name).suffix.lower() in CONFIG_EXTENSIONS:
+                        add(fp, "config", "config or lexicon file (.toml), not a transcript")
                     else:
                         add(fp, "skipped", "not a transcript file extension")
             if not found:
@@ -400,12 +411,18 @@ def finish_report(files: list[dict[str, Any]], records: list[dict[str, Any]], cf
             r.setdefault("warnings", []).append(warnings[n])
         for f in extra.get(n, []):
             r["findings"].append({"turn": None, "speaker": None, "time": None, **f.model_dump(mode="json")})
+        # Shown to people: violations first, most severe first, then by position (labels.finding_order).
+        r["findings"] = in_display_order(r["findings"])
         if r["status"] == "ok":
             r["score"] = score_record(r["findings"], cfg.scoring)
         else:
             r["score"] = None
     summary = summarize(files, records, elapsed)
     summary["jobs"] = jobs
+    tr = trends(records, cfg.contact.utc_offset)
+    summary["period"] = tr["period"]
+    aggregates = aggregate(records)
+    aggregates["by_day"], aggregates["by_hour"] = tr["by_day"], tr["by_hour"]
     return {
         "schema": REPORT_SCHEMA, "tonecheck_version": __version__,
         "generated_at": started.isoformat(timespec="seconds"),
@@ -413,17 +430,22 @@ def finish_report(files: list[dict[str, Any]], records: list[dict[str, Any]], cf
         "config": cfg.path, "tokenizer": getattr(checker, "tokenizer_name", None),
         "scoring": {"start": cfg.scoring.start, "deductions": cfg.scoring.deductions, "rules": cfg.scoring.rules,
                     "critical": cfg.scoring.critical, "pass_mark": cfg.scoring.pass_mark},
-        "summary": summary, "aggregates": aggregate(records), "files": files, "conversations": records,
+        "labels": label_table(getattr(checker, "lexicon", None)),
+        "summary": summary, "aggregates": aggregates, "files": files, "conversations": records,
     }
 
 
 def summarize(files: list[dict[str, Any]], records: list[dict[str, Any]], elapsed: float) -> dict[str, Any]:
+    """Headline figures: scores, pass rate and violations count answered calls; unanswered attempts
+    and their contact-policy findings are counted under ``attempts``."""
     fstat = Counter(f["status"] for f in files)
     cstat = Counter(r["status"] for r in records)
+    answered = [r for r in records if is_answered(r)]
+    attempts = [r for r in records if is_attempt(r)]
     by_cat: Counter = Counter()
     by_sev: Counter = Counter()
     violations = risk = 0
-    for r in records:
+    for r in answered:
         for f in r["findings"]:
             by_cat[f["category"]] += 1
             if f["category"] == "risk":
@@ -431,26 +453,34 @@ def summarize(files: list[dict[str, Any]], records: list[dict[str, Any]], elapse
             else:
                 violations += 1
                 by_sev[f["severity"]] += 1
+    att_viol = [f for r in attempts for f in r["findings"] if f["category"] != "risk"]
     unknown: Counter = Counter()
     for f in files:
         unknown.update(f.get("unknown_labels") or {})
-    scores = [r["score"]["score"] for r in records if r.get("score")]
+    scores = [r["score"]["score"] for r in answered]
     errors = [{"file": f["path"], "conversation": None, "error": f["error"]} for f in files
               if f["status"] == "error" and not f.get("conversations")]
     errors += [{"file": r["file"], "conversation": r["id"], "error": r["error"]} for r in records
                if r["status"] == "error"]
-    n_ok = cstat.get("ok", 0)
     return {
-        "files": {"total": len(files), **{k: fstat.get(k, 0) for k in ("ok", "error", "skipped", "not_processed")}},
-        "conversations": {"total": len(records), "ok": n_ok, "error": cstat.get("error", 0)},
+        "files": {"total": len(files),
+                  **{k: fstat.get(k, 0) for k in ("ok", "error", "skipped", "config", "not_processed")}},
+        "conversations": {"total": len(records), "ok": cstat.get("ok", 0), "error": cstat.get("error", 0)},
+        "calls": {"answered": len(answered), "unanswered": len(attempts)},
         "utterances": sum(len(r["turns"]) for r in records),
         "findings_by_category": dict(sorted(by_cat.items())),
         "violations_by_severity": {k: by_sev.get(k, 0) for k in ("high", "medium", "low")},
         "violations": violations, "risk_signals": risk,
-        "conversations_with_violations": sum(1 for r in records if any(f["category"] != "risk" for f in r["findings"])),
+        "conversations_with_violations": sum(1 for r in answered if any(f["category"] != "risk" for f in r["findings"])),
         "mean_score": round(sum(scores) / len(scores), 1) if scores else None,
-        "passed": sum(1 for r in records if r.get("score") and r["score"]["passed"]),
-        "critical": sum(1 for r in records if r.get("score") and r["score"]["critical"]),
+        "passed": sum(1 for r in answered if r["score"]["passed"]),
+        "critical": sum(1 for r in answered if r["score"]["critical"]),
+        "self_harm": sum(1 for r in answered if any(f["subtype"] == "risk.self_harm" for f in r["findings"])),
+        "attempts": {"total": len(attempts), "with_violations": sum(1 for r in attempts
+                                                                    if any(f["category"] != "risk" for f in r["findings"])),
+                     "violations": len(att_viol),
+                     "by_subtype": dict(sorted(Counter(f["subtype"] for f in att_viol).items(),
+                                               key=lambda kv: (-kv[1], kv[0])))},
         "unknown_speaker_labels": dict(unknown.most_common()),
         "errors": errors,
         "elapsed_seconds": round(elapsed, 3),

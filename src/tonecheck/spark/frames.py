@@ -223,7 +223,8 @@ def _call_schema(conv: str) -> T.StructType:
         T.StructField("outcome", s), T.StructField("contact_id", s), T.StructField("turns", T.LongType()),
         T.StructField("findings", _finding_list(call_finding_struct())), T.StructField("score", T.DoubleType()),
         T.StructField("critical", T.BooleanType()), T.StructField("passed", T.BooleanType()),
-        T.StructField("deductions", T.ArrayType(T.StructType([T.StructField("rule_id", s),
+        T.StructField("deductions", T.ArrayType(T.StructType([T.StructField("rule_id", s), T.StructField("subtype", s),
+                                                              T.StructField("turn", T.LongType()),
                                                               T.StructField("points", T.DoubleType())]))),
         T.StructField("warnings", T.ArrayType(s))])
 
@@ -285,22 +286,28 @@ def score_calls(turns: DataFrame, *, config: BatchConfig | str | Path | None = N
 
 
 def agent_summary(calls: DataFrame, conversation: str | None = None) -> DataFrame:
-    """One row per agent (the batch's per-agent table): conversations, violations, high, critical,
-    passed, mean and minimum score, pass rate, violations per conversation, findings by category.
-    Calls without an agent id count as agent "(unknown)", as in the batch report."""
+    """One row per agent (the batch's per-agent table, by agent id): answered calls, violations, high,
+    critical, passed, self-harm signals, unanswered attempts and their contact-policy violations, mean,
+    minimum and lowest non-红线 score (and that call), pass rate, violations per 100 calls and per call,
+    findings by category. Calls without an agent id count as agent "(unknown)", as in the batch report."""
     conv = conversation_column(calls, conversation)
+    counts = ("calls", "violations", "high", "critical", "passed", "self_harm", "attempts", "attempt_violations",
+              "conversations")
     schema = T.StructType([T.StructField("agent_id", T.StringType())]
-                          + [T.StructField(c, T.LongType()) for c in ("conversations", "violations", "high", "critical", "passed")]
-                          + [T.StructField(c, T.DoubleType()) for c in ("mean_score", "min_score", "pass_rate",
+                          + [T.StructField(c, T.LongType()) for c in counts]
+                          + [T.StructField(c, T.DoubleType()) for c in ("mean_score", "min_score", "min_score_non_critical")]
+                          + [T.StructField("min_score_call", T.StringType())]
+                          + [T.StructField(c, T.DoubleType()) for c in ("pass_rate", "violations_per_100",
                                                                         "violations_per_conversation")]
                           + [T.StructField("by_category", T.MapType(T.StringType(), T.LongType()))])
 
     def agent(pdf: pd.DataFrame) -> pd.DataFrame:
         return W.agent_frame(pdf, conv)
 
-    lean = F.transform("findings", lambda f: F.struct(f["category"].alias("category"), f["severity"].alias("severity")))
+    lean = F.transform("findings", lambda f: F.struct(f["category"].alias("category"), f["severity"].alias("severity"),
+                                                      f["subtype"].alias("subtype")))
     return (calls.filter(F.col("status") == "ok")
-            .select(conv, "status", "agent_id", "score", "critical", "passed", lean.alias("findings"))
+            .select(conv, "status", "agent_id", "turns", "score", "critical", "passed", lean.alias("findings"))
             .groupBy(F.coalesce(F.col("agent_id"), F.lit(""))).applyInPandas(agent, schema))
 
 
@@ -346,32 +353,52 @@ def explode_findings(df: DataFrame) -> DataFrame:
 # -- the run's summary ------------------------------------------------------------------------------------
 
 def run_summary(turns: DataFrame, calls: DataFrame) -> dict[str, Any]:
-    """The batch summary's figures for this run (conversations, utterances, findings by category,
-    violations by severity, mean score, passed, critical) plus rows by status; one small job."""
+    """The batch summary's figures for this run plus rows by status; one small job. As in the batch
+    report, scores, pass rate and findings count answered calls (with turns); unanswered attempts and
+    their contact-policy findings are counted apart."""
+    ok = F.col("status") == "ok"
+    answered = ok & (F.col("turns") > 0)
+    attempt = ok & (F.col("turns") == 0)
+    violates = F.exists("findings", lambda f: f["category"] != "risk")
     c = calls.agg(
-        F.count(F.lit(1)).alias("total"), F.sum((F.col("status") == "ok").cast("long")).alias("ok"),
+        F.count(F.lit(1)).alias("total"), F.sum(ok.cast("long")).alias("ok"),
         F.sum((F.col("status") == "error").cast("long")).alias("error"),
-        F.sum(F.when(F.col("status") == "ok", F.col("turns")).otherwise(0)).alias("utterances"),
-        F.sum("score").alias("score_sum"), F.count("score").alias("scored"),
-        F.sum(F.col("passed").cast("long")).alias("passed"), F.sum(F.col("critical").cast("long")).alias("critical"),
-        F.sum(F.exists("findings", lambda f: f["category"] != "risk").cast("long")).alias("with_violations"),
+        F.sum(F.when(ok, F.col("turns")).otherwise(0)).alias("utterances"),
+        F.sum(answered.cast("long")).alias("answered"), F.sum(attempt.cast("long")).alias("attempts"),
+        F.sum(F.when(answered, F.col("score"))).alias("score_sum"),
+        F.count(F.when(answered, F.col("score"))).alias("scored"),
+        F.sum((answered & F.col("passed")).cast("long")).alias("passed"),
+        F.sum((answered & F.col("critical")).cast("long")).alias("critical"),
+        F.sum((answered & violates).cast("long")).alias("with_violations"),
+        F.sum((attempt & violates).cast("long")).alias("attempts_with_violations"),
+        F.sum((answered & F.exists("findings", lambda f: f["subtype"] == "risk.self_harm")).cast("long")).alias("self_harm"),
     ).first()
-    counts = (calls.select(F.explode("findings").alias("f")).groupBy("f.category", "f.severity").count().collect())
+    counts = (calls.filter(ok).select(answered.alias("answered"), F.explode("findings").alias("f"))
+              .groupBy("answered", "f.category", "f.subtype", "f.severity").count().collect())
     by_cat: dict[str, int] = {}
     by_sev: dict[str, int] = {}
+    att: dict[str, int] = {}
     for r in counts:
+        if not r["answered"]:
+            if r["category"] != "risk":
+                att[r["subtype"]] = att.get(r["subtype"], 0) + r["count"]
+            continue
         by_cat[r["category"]] = by_cat.get(r["category"], 0) + r["count"]
         if r["category"] != "risk":
             by_sev[r["severity"]] = by_sev.get(r["severity"], 0) + r["count"]
     rows = {r["status"]: r["count"] for r in turns.groupBy("status").count().collect()}
     return {
         "conversations": {"total": c["total"], "ok": c["ok"] or 0, "error": c["error"] or 0},
+        "calls": {"answered": c["answered"] or 0, "unanswered": c["attempts"] or 0},
         "utterances": c["utterances"] or 0,
         "findings_by_category": dict(sorted(by_cat.items())),
         "violations_by_severity": {k: by_sev.get(k, 0) for k in ("high", "medium", "low")},
         "violations": sum(v for k, v in by_cat.items() if k != "risk"), "risk_signals": by_cat.get("risk", 0),
         "conversations_with_violations": c["with_violations"] or 0,
         "mean_score": round(c["score_sum"] / c["scored"], 1) if c["scored"] else None,
-        "passed": c["passed"] or 0, "critical": c["critical"] or 0,
+        "passed": c["passed"] or 0, "critical": c["critical"] or 0, "self_harm": c["self_harm"] or 0,
+        "attempts": {"total": c["attempts"] or 0, "with_violations": c["attempts_with_violations"] or 0,
+                     "violations": sum(att.values()),
+                     "by_subtype": dict(sorted(att.items(), key=lambda kv: (-kv[1], kv[0])))},
         "rows": {"total": sum(rows.values()), **dict(sorted(rows.items()))},
     }

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..checker import MAX_TEXT_CHARS, Checker, InputError
+from ..labels import in_display_order
 from ..pii import mask_result, mask_text
 from ..batch.config import BatchConfig
 from ..batch.contact import contact_findings, contact_key
@@ -431,8 +432,8 @@ def scored_call_rows(g: Rows, spec: Spec, conv: str) -> Rows:
     out: Rows = {c: [] for c in (conv, *SCORED_COLUMNS)}
     for i in range(len(status)):
         ok = status[i] == "ok"
-        fs = _dicts(g["findings"][i]) + [{"turn": None, "speaker": None, **f.model_dump(mode="json")}
-                                         for f in extra.get(i, [])] if ok else []
+        fs = in_display_order(_dicts(g["findings"][i]) + [{"turn": None, "speaker": None, **f.model_dump(mode="json")}
+                                                          for f in extra.get(i, [])]) if ok else []
         s = score_record(fs, cfg.scoring) if ok else None
         for c in (conv, "status", "error", "counterpart", "channel", "agent_id", "call_start", "outcome",
                   "contact_id", "turns"):
@@ -447,16 +448,18 @@ def scored_call_rows(g: Rows, spec: Spec, conv: str) -> Rows:
 def _scored_records(rows: Rows, conv: str) -> list[dict[str, Any]]:
     """Call rows with status ok as the batch's conversation records (what the aggregates read)."""
     recs = []
-    for cid, st, agent, fs, score, crit, passed in zip(rows[conv], rows["status"], rows["agent_id"], rows["findings"],
-                                                       rows["score"], rows["critical"], rows["passed"]):
+    for cid, st, agent, turns, fs, score, crit, passed in zip(rows[conv], rows["status"], rows["agent_id"], rows["turns"],
+                                                              rows["findings"], rows["score"], rows["critical"],
+                                                              rows["passed"]):
         if st == "ok" and score is not None:
-            recs.append({"id": cid, "status": "ok", "agent_id": agent, "findings": _dicts(fs),
+            recs.append({"id": cid, "status": "ok", "agent_id": agent, "turns": int(turns), "findings": _dicts(fs),
                          "score": {"score": float(score), "critical": bool(crit), "passed": bool(passed)}})
     return recs
 
 
-AGENT_COLUMNS = ("agent_id", "conversations", "violations", "high", "critical", "passed", "mean_score", "min_score",
-                 "pass_rate", "violations_per_conversation", "by_category")
+AGENT_COLUMNS = ("agent_id", "calls", "violations", "high", "critical", "passed", "self_harm", "attempts",
+                 "attempt_violations", "conversations", "mean_score", "min_score", "min_score_non_critical",
+                 "min_score_call", "pass_rate", "violations_per_100", "violations_per_conversation", "by_category")
 RULE_COLUMNS = ("rule_id", "subtype", "category", "severity", "hits", "conversations", "rate")
 
 

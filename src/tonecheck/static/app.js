@@ -9,22 +9,18 @@
   var rewriteBox = $("rewrite-box"), rewriteText = $("rewrite-text"), applyAllBtn = $("apply-all");
   var copyBtn = $("copy"), undoBtn = $("undo"), clearBtn = $("clear"), countEl = $("count"), limitEl = $("limit");
   var selects = { role: $("role"), counterpart: $("counterpart"), channel: $("channel") };
+  var unverifiedBox = $("unverified"), dismissedBox = $("dismissed-box"), dismissedList = $("dismissed");
 
-  var CATEGORY = { threat: "威胁恐吓", insult: "侮辱谩骂", sarcasm: "讽刺挖苦", privacy: "隐私泄露",
-                   conduct: "违规操作", risk: "风险信号", contact: "联系频次" };
-  var SUBTYPE = {
-    "threat.violence": "暴力或含糊威胁", "threat.exposure": "曝光施压", "threat.harassment": "骚扰纠缠",
-    "threat.family": "牵连家人", "threat.legal_false": "虚假法律后果", "threat.impersonation": "冒充公检法或机构",
-    "insult.abuse": "辱骂", "insult.profanity": "脏话", "insult.demeaning": "贬低歧视",
-    "sarcasm.mock_praise": "反讽夸奖", "sarcasm.mock_respect": "阴阳怪气的称呼", "sarcasm.ridicule": "嘲讽挖苦",
-    "privacy.pii_exposure": "泄露完整个人信息", "privacy.third_party_disclosure": "向第三方透露欠款",
-    "privacy.credential_request": "索要密码或验证码", "conduct.improper_payment": "违规还款方式",
-    "conduct.private_channel": "转到私人渠道", "conduct.dismiss_distress": "漠视客户困境",
-    "conduct.ignore_dispute": "无视异议", "risk.complaint": "投诉风险", "risk.self_harm": "自伤风险",
-    "risk.hardship": "经济困难"
-  };
-  var SEVERITY = { high: "严重", medium: "中等", low: "轻微" };
+  // Chinese names: one table (tonecheck.labels, from the checker's lexicons) that the service embeds in
+  // this page and the batch reports embed in theirs. Without it (the file opened on its own) codes show.
+  var LABELS = {};
+  try { LABELS = JSON.parse($("labels").textContent); } catch (e) { /* codes instead of names */ }
+  var CATEGORY = LABELS.categories || {}, SUBTYPE = LABELS.subtypes || {}, SEVERITY = LABELS.severities || {};
+  var RISK_WORD = LABELS.risk_signal || "风险提示";
+  var RANK = { high: 3, medium: 2, low: 1 };
   var PUNCT = /[，,、；;：:。.！!？?\s]/;
+  var SENTENCE_END = /[。！？!?；;\n]/;
+  var FP_KEY = "tonecheck.falsePositives";
 
   var maxChars = 20000;
   var apiKey = "";
@@ -32,7 +28,9 @@
 
   // What the highlights currently describe: the text they were computed for and the findings
   // (offsets already converted to UTF-16 indices of that text).
-  var shown = { text: "", findings: [], result: null };
+  var shown = { text: "", findings: [], result: null, unverified: [] };
+  // Findings the collector marked as false positives in this draft (subtype, rule and span text).
+  var dismissed = {};
   var stale = false, composing = false, timer = 0, seq = 0, inflight = null, undoText = null;
 
   // ---- offsets: the service counts code points (Python), JS strings count UTF-16 units ----
@@ -109,11 +107,12 @@
 
   function findingHtml(x, withButton) {
     var f = x.f, cls = x.risk ? "risk" : "sev-" + f.severity;
-    var badge = x.risk ? "提示" : SEVERITY[f.severity];
+    var badge = x.risk ? RISK_WORD : (SEVERITY[f.severity] || f.severity);
     var h = '<div class="f-head"><span class="badge ' + cls + '">' + badge + "</span>" +
             '<span class="cat">' + esc(CATEGORY[f.category] || f.category) + " · " + esc(SUBTYPE[f.subtype] || f.subtype) +
             '</span><span class="quote">「' + esc(f.text) + "」</span></div>" +
             '<p class="f-msg">' + esc(f.message) + "</p>";
+    if (f.source) h += '<p class="f-src">依据：' + esc(f.source) + "</p>";
     if (x.fixable) {
       var target = shown.text.slice(x.fixStart, x.fixEnd);
       if (target.length > 40) target = target.slice(0, 18) + "……" + target.slice(-18);
@@ -127,44 +126,84 @@
              (x.sug ? "采纳这条修改" : "删除这部分") + "</button>";
       }
     }
+    if (withButton && !x.risk) {
+      h += ' <button type="button" class="fp-btn" data-fp="' + x.i + '" title="不是违规：不再标出，并记入误报记录">误报</button>';
+    }
     return h;
   }
 
   function violationsCount(fs) { return fs.filter(function (x) { return !x.risk; }).length; }
+  function fpKey(x) { return x.f.rule_id + "|" + x.f.subtype + "|" + x.f.text; }
+  function visible(fs) { return fs.filter(function (x) { return !dismissed[fpKey(x)]; }); }
+  // Shown to people: violations first, most severe first, then by position (as in every report).
+  function inDisplayOrder(fs) {
+    return fs.slice().sort(function (a, b) {
+      return (a.risk - b.risk) || (RANK[b.f.severity] - RANK[a.f.severity]) || (a.start - b.start) ||
+             (a.end - b.end) || (a.i - b.i);
+    });
+  }
 
   function renderResult() {
-    var r = shown.result, fs = shown.findings;
+    var r = shown.result, fs = visible(shown.findings);
+    var gone = shown.findings.filter(function (x) { return dismissed[fpKey(x)]; });
     renderBackdrop(shown.text, fs);
     editor.classList.toggle("stale", stale);
     list.innerHTML = "";
+    dismissedList.innerHTML = "";
+    renderUnverified();
     if (!r) {
       findingsBox.hidden = true; rewriteBox.hidden = true;
       return;
     }
-    fs.forEach(function (x) {
+    inDisplayOrder(fs).forEach(function (x) {
       var li = document.createElement("li");
       li.dataset.index = x.i;
       li.dataset.subtype = x.f.subtype;
+      li.tabIndex = 0;
       li.innerHTML = findingHtml(x, true);
       list.appendChild(li);
     });
-    findingsBox.hidden = fs.length === 0;
+    gone.forEach(function (x) {
+      var li = document.createElement("li");
+      li.dataset.index = x.i;
+      li.innerHTML = findingHtml(x, false) +
+        '<button type="button" class="fp-undo" data-undismiss="' + x.i + '">撤销误报标记</button>';
+      dismissedList.appendChild(li);
+    });
+    dismissedBox.hidden = gone.length === 0;
+    $("dismissed-title").textContent = "已标为误报（" + gone.length + "）";
+    findingsBox.hidden = fs.length === 0 && gone.length === 0;
     $("findings-title").textContent = (violationsCount(fs) ? "问题列表（" : "提示（") + fs.length + "）";
-    var violations = fs.filter(function (x) { return !x.risk; });
+    var violations = shown.findings.filter(function (x) { return !x.risk; });
     var canRewrite = violations.length > 0 && r.rewrite !== r.text;
     rewriteBox.hidden = !canRewrite;
     rewriteText.textContent = canRewrite ? r.rewrite : "";
     applyAllBtn.disabled = stale || !canRewrite;
   }
 
+  function renderUnverified() {
+    var spans = shown.result ? shown.unverified : [];
+    unverifiedBox.hidden = spans.length === 0;
+    $("unverified-spans").textContent = spans.map(function (t) {
+      return "「" + (t.length > 24 ? t.slice(0, 22) + "……" : t) + "」";
+    }).join("、");
+  }
+
   function reportStatus() {
     var r = shown.result;
     if (!r) return;
-    var v = shown.findings.filter(function (x) { return !x.risk; }).length;
-    var risks = shown.findings.length - v;
+    var fs = visible(shown.findings);
+    var v = fs.filter(function (x) { return !x.risk; }).length;
+    var risks = fs.length - v;
+    var gone = violationsCount(shown.findings) - v;
     var note = r.truncated ? "（文本过长，检查提前结束，结果可能不完整）" : "";
     if (v) {
       setStatus("violations", "发现 " + v + " 处问题，请修改后再发送" + note);
+    } else if (shown.unverified.length) {
+      // Listener not verified and the draft states debt facts: never a green light.
+      setStatus("unverified", "尚未核实对方身份：草稿含欠款信息，请先确认对方是债务人本人" + note);
+    } else if (gone) {
+      setStatus("dismissed", "已将 " + gone + " 处标为误报，其余未发现问题；发送前请再确认" + note);
     } else if (risks) {
       setStatus("risk", "客户话语中有 " + risks + " 个风险信号（不算违规），请留意" + note);
     } else {
@@ -207,7 +246,7 @@
     if (inflight) { inflight.abort(); inflight = null; }
     var mine = ++seq;
     if (!text.trim()) {
-      shown = { text: text, findings: [], result: null };
+      shown = { text: text, findings: [], result: null, unverified: [] };
       stale = false;
       renderResult();
       setStatus("empty", "请输入话术草稿");
@@ -220,16 +259,17 @@
     }
     var body = params();
     body.text = text;
-    var headers = { "Content-Type": "application/json" };
-    if (apiKey) headers["X-API-Key"] = apiKey;
     var ctrl = typeof AbortController === "function" ? new AbortController() : null;
     inflight = ctrl;
     var slow = setTimeout(function () { if (mine === seq) setStatus("checking", "检查中…"); }, 250);
-    fetch("/v1/check", { method: "POST", headers: headers, body: JSON.stringify(body), signal: ctrl && ctrl.signal })
-      .then(function (resp) {
-        return resp.json().catch(function () { return {}; }).then(function (data) { return { resp: resp, data: data }; });
-      })
-      .then(function (o) {
+    // Listener not yet verified: also ask what the draft would disclose to a third party, so a draft
+    // that states debt facts is flagged before anyone knows who is listening.
+    var probe = body.role === "agent" && body.counterpart === "unknown"
+      ? post("/v1/check", Object.assign({}, body, { counterpart: "third_party" }), ctrl) : Promise.resolve(null);
+    Promise.all([post("/v1/check", body, ctrl), probe])
+      .then(function (both) {
+        var o = both[0], p = both[1];
+        if (p && !p.resp.ok && o.resp.ok) o = p;      // report the probe's failure rather than a green light
         clearTimeout(slow);
         if (mine !== seq || ta.value !== text) return;  // an older answer, or the text moved on
         inflight = null;
@@ -239,12 +279,14 @@
           return;
         }
         if (!o.resp.ok) {
-          var msg = (o.data && o.data.error && o.data.error.message) || ("HTTP " + o.resp.status);
-          setStatus("error", "检查失败：" + msg);
+          var err = (o.data && o.data.error) || {};
+          var kind = (LABELS.api_errors || {})[err.code];
+          var msg = err.message || ("HTTP " + o.resp.status);
+          setStatus("error", "检查失败：" + (kind ? kind + "（" + msg + "）" : msg));
           return;
         }
         $("keybox").hidden = true;
-        shown = { text: text, findings: convert(o.data), result: o.data };
+        shown = { text: text, findings: convert(o.data), result: o.data, unverified: disclosures(p && p.data) };
         stale = false;
         renderResult();
         reportStatus();
@@ -256,6 +298,26 @@
         if (err && err.name === "AbortError") return;
         if (mine === seq) setStatus("error", "无法连接检查服务，请稍后重试");
       });
+  }
+
+  function post(url, payload, ctrl) {
+    var headers = { "Content-Type": "application/json" };
+    if (apiKey) headers["X-API-Key"] = apiKey;
+    return fetch(url, { method: "POST", headers: headers, body: JSON.stringify(payload), signal: ctrl && ctrl.signal })
+      .then(function (resp) {
+        return resp.json().catch(function () { return {}; }).then(function (data) { return { resp: resp, data: data }; });
+      });
+  }
+
+  // What the draft says that only the debtor may hear (the third-party disclosure findings of the probe).
+  function disclosures(result) {
+    if (!result || !result.findings) return [];
+    var seen = {};
+    return result.findings.filter(function (f) {
+      if (f.subtype !== "privacy.third_party_disclosure" || seen[f.text]) return false;
+      seen[f.text] = true;
+      return true;
+    }).map(function (f) { return f.text; });
   }
 
   function schedule() {
@@ -330,7 +392,7 @@
   function showActiveAtCaret(withTip) {
     if (stale || ta.selectionStart !== ta.selectionEnd) return;
     var pos = ta.selectionStart;
-    var idx = shown.findings.filter(function (x) { return x.start < pos && pos <= x.end || x.start === pos && x.end > pos; })
+    var idx = visible(shown.findings).filter(function (x) { return x.start < pos && pos <= x.end || x.start === pos && x.end > pos; })
                             .map(function (x) { return x.i; });
     if (!withTip) { markActive(idx); return; }
     if (!idx.length) { hideTip(); return; }
@@ -357,7 +419,109 @@
   document.addEventListener("click", function (ev) {
     var btn = ev.target.closest && ev.target.closest("button[data-apply]");
     if (btn) { applyFinding(+btn.dataset.apply); return; }
+    var fp = ev.target.closest && ev.target.closest("button[data-fp]");
+    if (fp) { reportFalsePositive(+fp.dataset.fp); return; }
+    var undo = ev.target.closest && ev.target.closest("button[data-undismiss]");
+    if (undo) { undismiss(+undo.dataset.undismiss); return; }
     if (!tip.hidden && !tip.contains(ev.target) && ev.target !== ta) hideTip();
+  });
+
+  // ---- false positives: dismissed here, recorded (masked) in this browser, exported as JSON ----
+  function loadReports() {
+    try { return JSON.parse(localStorage.getItem(FP_KEY) || "[]") || []; } catch (e) { return []; }
+  }
+  function saveReports(xs) {
+    try { localStorage.setItem(FP_KEY, JSON.stringify(xs)); return true; } catch (e) { return false; }
+  }
+  function updateFpBox() {
+    var n = loadReports().length;
+    $("fp-box").hidden = n === 0;
+    $("fp-count").textContent = "误报记录 " + n + " 条";
+  }
+  function sentenceAround(text, a, b) {
+    while (a > 0 && !SENTENCE_END.test(text.charAt(a - 1))) a--;
+    while (b < text.length && !SENTENCE_END.test(text.charAt(b))) b++;
+    return text.slice(a, Math.min(b + 1, text.length)).trim();
+  }
+  function reportFalsePositive(i) {
+    if (stale) return;
+    var x = shown.findings.filter(function (y) { return y.i === i; })[0];
+    if (!x) return;
+    dismissed[fpKey(x)] = true;
+    var f = x.f, sentence = sentenceAround(shown.text, x.start, x.end), p = params();
+    hideTip();
+    renderResult();
+    reportStatus();
+    // Only masked text is kept: the service's one masking function (last four digits).
+    Promise.all([post("/v1/mask", { text: f.text }), post("/v1/mask", { text: sentence })]).then(function (m) {
+      if (!m[0].resp.ok || !m[1].resp.ok) throw new Error("mask");
+      var xs = loadReports();
+      xs.push({ rule_id: f.rule_id, subtype: f.subtype, category: f.category, severity: f.severity,
+                span: m[0].data.text, sentence: m[1].data.text, message: f.message, role: p.role,
+                counterpart: p.counterpart, channel: p.channel, reported_at: new Date().toISOString() });
+      if (!saveReports(xs)) throw new Error("storage");
+      updateFpBox();
+    }).catch(function () {
+      setStatus("error", "已隐藏这处标记，但未能保存误报记录（服务无法连接或浏览器禁止本地存储）");
+    });
+  }
+  function undismiss(i) {
+    var x = shown.findings.filter(function (y) { return y.i === i; })[0];
+    if (!x) return;
+    delete dismissed[fpKey(x)];
+    renderResult();
+    reportStatus();
+  }
+  $("fp-export").addEventListener("click", function () {
+    var xs = loadReports();
+    var doc = { schema: "tonecheck.false_positives/1", exported_at: new Date().toISOString(), count: xs.length, reports: xs };
+    var blob = new Blob([JSON.stringify(doc, null, 2)], { type: "application/json" });
+    var a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = "tonecheck-false-positives-" + new Date().toISOString().slice(0, 10) + ".json";
+    document.body.appendChild(a);
+    a.click();
+    document.body.removeChild(a);
+    setTimeout(function () { URL.revokeObjectURL(a.href); }, 1000);
+  });
+  $("fp-clear").addEventListener("click", function () {
+    if (window.confirm("清空本浏览器里的全部误报记录？")) { saveReports([]); updateFpBox(); }
+  });
+
+  // ---- keyboard: Alt+Down / Alt+Up between findings, Enter applies, Escape back to the draft ----
+  function focusFinding(k) {
+    var items = Array.prototype.slice.call(list.children);
+    if (!items.length) return;
+    var li = items[(k + items.length) % items.length];
+    li.focus();
+    li.scrollIntoView({ block: "nearest" });
+    markActive([+li.dataset.index]);
+  }
+  document.addEventListener("keydown", function (ev) {
+    if (!ev.altKey || (ev.key !== "ArrowDown" && ev.key !== "ArrowUp") || stale) return;
+    ev.preventDefault();
+    var items = Array.prototype.slice.call(list.children), at = items.indexOf(document.activeElement);
+    var down = ev.key === "ArrowDown";
+    focusFinding(at < 0 ? (down ? 0 : items.length - 1) : at + (down ? 1 : -1));
+  });
+  list.addEventListener("keydown", function (ev) {
+    var li = ev.target;
+    if (li.parentNode !== list) return;
+    var items = Array.prototype.slice.call(list.children), at = items.indexOf(li);
+    if (!ev.altKey && (ev.key === "ArrowDown" || ev.key === "ArrowUp")) {
+      ev.preventDefault();
+      focusFinding(at + (ev.key === "ArrowDown" ? 1 : -1));
+    } else if (ev.key === "Enter") {
+      var b = li.querySelector("button.apply");
+      if (b && !b.disabled) { ev.preventDefault(); b.click(); }
+    } else if (ev.key === "Escape") {
+      var x = shown.findings.filter(function (y) { return y.i === +li.dataset.index; })[0];
+      ta.focus();
+      if (x) ta.setSelectionRange(x.start, x.end);
+    }
+  });
+  list.addEventListener("focusin", function (ev) {
+    if (ev.target.parentNode === list) markActive([+ev.target.dataset.index]);
   });
 
   // ---- editor events ----
@@ -427,5 +591,6 @@
   }).catch(function () { /* the check itself reports connection problems */ });
 
   autoGrow();
+  updateFpBox();
   if (ta.value) runCheck();
 })();

@@ -1,139 +1,53 @@
 """A self-contained HTML report: inline CSS, inline SVG charts, a little vanilla JS.
 
 No external fonts, scripts or images, so it opens offline and can be mailed.
+
+The summary (cards, charts, the agent, rule and category tables, trends, errors)
+is HTML. The call list and each call's turns are rendered by the page's script
+from one JSON block, the list 200 rows at a time and a call's details only when
+it is opened: a day of 2,333 calls is about 2,000 elements when it opens instead
+of 180,000 (docs/performance.md has the measured open times).
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
-from collections import Counter
 from html import escape
+from pathlib import Path
 from typing import Any, TextIO
 
-from .textual import fmt_time
+from ...labels import error_kind, severity_word
+from ..contact import parse_offset
+from ..scoring import call_priority, is_attempt, rank_agents
+from ..trends import local_start_text
+from .textual import names_of, time_zone_of
 
 CAT_COLORS = {"threat": "#d64545", "insult": "#e0752d", "privacy": "#7b5ea7", "conduct": "#2f7fb5",
               "sarcasm": "#c49a1a", "contact": "#2a9d8f", "risk": "#8a8f98"}
-CAT_ZH = {"threat": "威胁恐吓", "insult": "侮辱谩骂", "sarcasm": "讽刺挖苦", "privacy": "隐私泄露",
-          "conduct": "违规操作", "contact": "联系频次/时段", "risk": "客户风险信号"}
-SEV_ZH = {"high": "高", "medium": "中", "low": "低"}
-SPEAKER_ZH = {"agent": "坐席", "customer": "客户"}
-CP_ZH = {"debtor": "本人", "third_party": "第三方", "unknown": "未声明（按对话推断）"}
-CH_ZH = {"call": "电话", "visit": "外访", "sms": "短信"}
-OUTCOME_ZH = {"answered": "接通", "unanswered": "未接通"}
+_ASSETS = Path(__file__).parent
+UNKNOWN_AGENT = "(unknown)"
 
-CSS = """
-:root{--ink:#1f2933;--mute:#6b7785;--line:#e4e7eb;--bg:#f5f7fa;--card:#fff;--accent:#2f4858}
-*{box-sizing:border-box}
-body{margin:0;font:14px/1.55 -apple-system,"PingFang SC","Hiragino Sans GB","Microsoft YaHei","Noto Sans CJK SC","Noto Sans SC","WenQuanYi Micro Hei",sans-serif;color:var(--ink);background:var(--bg)}
-header{background:var(--accent);color:#fff;padding:22px 32px 18px}
-header h1{margin:0;font-size:22px;font-weight:600;letter-spacing:.5px}
-header .meta{opacity:.8;font-size:12.5px;margin-top:4px}
-main{padding:20px 32px 60px;max-width:1500px;margin:0 auto}
-.banner{background:#fdecea;border:1px solid #f5c2bd;color:#8a1c12;padding:12px 16px;border-radius:8px;margin-bottom:16px;font-weight:600}
-.kpis{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:12px;margin-bottom:18px}
-.kpi{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:12px 16px}
-.kpi .v{font-size:26px;font-weight:650;line-height:1.2}
-.kpi .l{color:var(--mute);font-size:12.5px}
-.kpi .s{color:var(--mute);font-size:12px}
-.kpi.bad .v{color:#c0392b}.kpi.good .v{color:#1e8e5a}
-.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:14px;margin-bottom:18px}
-.card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:14px 18px}
-.card h2{font-size:15px;margin:0 0 10px;font-weight:600}
-.card .scroll{max-height:430px;overflow:auto}
-.card .scroll thead th{position:sticky;top:0}
-h2.section{font-size:17px;margin:26px 0 10px}
-table{border-collapse:collapse;width:100%;background:var(--card)}
-th,td{text-align:left;padding:7px 10px;border-bottom:1px solid var(--line);vertical-align:top}
-th{background:#f0f3f6;font-weight:600;font-size:12.5px;color:#3e4c59;white-space:nowrap}
-table.sortable th{cursor:pointer;user-select:none}
-table.sortable th:after{content:" ⇅";color:#b0b8c1;font-size:11px}
-table.sortable th.asc:after{content:" ▲";color:var(--accent)}table.sortable th.desc:after{content:" ▼";color:var(--accent)}
-td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
-tr.row:hover{background:#f7fafc}
-.wrap{background:var(--card);border:1px solid var(--line);border-radius:10px;overflow:hidden}
-.tools{display:flex;gap:10px;align-items:center;flex-wrap:wrap;margin:6px 0 10px}
-.tools input[type=search]{padding:7px 10px;border:1px solid #cbd2d9;border-radius:6px;min-width:260px;font:inherit}
-.tools select{padding:6px 8px;border:1px solid #cbd2d9;border-radius:6px;font:inherit;background:#fff}
-.tools .count{color:var(--mute);margin-left:auto}
-.tools button{padding:6px 12px;border:1px solid #cbd2d9;border-radius:6px;background:#fff;font:inherit;cursor:pointer}
-.tools button:hover{background:#f0f3f6}
-.score{display:inline-block;min-width:42px;text-align:center;border-radius:12px;padding:1px 8px;font-weight:600;color:#fff}
-.s-good{background:#1e8e5a}.s-mid{background:#d4a017}.s-bad{background:#c0392b}.s-none{background:#9aa5b1}
-.chip{display:inline-block;border-radius:10px;padding:0 7px;font-size:12px;color:#fff;margin:1px 2px 1px 0;white-space:nowrap}
-.sev{display:inline-block;border-radius:4px;padding:0 6px;font-size:12px;font-weight:600}
-.sev-high{background:#fbe3e1;color:#a61b0f}.sev-medium{background:#fdf0d9;color:#8a5a00}.sev-low{background:#e8eef5;color:#3b5b7a}.sev-risk{background:#eceff2;color:#52606d}
-.status-error{color:#c0392b;font-weight:600}
-details.conv{background:var(--card);border:1px solid var(--line);border-radius:10px;margin:10px 0}
-details.conv>summary{padding:10px 16px;cursor:pointer;display:flex;gap:12px;align-items:center;flex-wrap:wrap;list-style:none}
-details.conv>summary::-webkit-details-marker{display:none}
-details.conv>summary:before{content:"▸";color:var(--mute)}details.conv[open]>summary:before{content:"▾"}
-details.conv .body{padding:4px 18px 14px;border-top:1px solid var(--line)}
-.cid{font-weight:600}.muted{color:var(--mute);font-size:12.5px}
-.turn{display:grid;grid-template-columns:64px 52px 1fr;gap:8px;padding:7px 0;border-bottom:1px dashed #eef0f3}
-.turn:last-child{border-bottom:0}
-.turn .t{color:var(--mute);font-variant-numeric:tabular-nums;font-size:12.5px;padding-top:1px}
-.who{font-size:12px;border-radius:4px;padding:1px 6px;height:fit-content;text-align:center}
-.who-agent{background:#e3edf7;color:#24527a}
-.lis{font-size:11px;color:#7b5ea7;text-align:center;margin-top:2px;white-space:nowrap}.who-customer{background:#eef2e6;color:#4b6a2e}
-.txt mark{border-radius:3px;padding:0 1px}
-mark.m-high{background:#f9c9c4;border-bottom:2px solid #c0392b}mark.m-medium{background:#fde3b0;border-bottom:2px solid #d68910}
-mark.m-low{background:#fff1a8;border-bottom:2px solid #c9a227}mark.m-risk{background:#e1e5ea;border-bottom:2px solid #7b8794}
-.f{margin:4px 0 0;padding:6px 10px;background:#fafbfc;border-left:3px solid #cbd2d9;border-radius:0 6px 6px 0;font-size:13px}
-.f.high{border-left-color:#c0392b}.f.medium{border-left-color:#d68910}.f.low{border-left-color:#c9a227}.f.risk{border-left-color:#9aa5b1}
-td.rid{white-space:nowrap;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12.5px}
-.f .rid{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;color:var(--mute)}
-.sugg{color:#1e6e4a}.sugg b{font-weight:600}
-.rw{margin-top:4px;font-size:13px;color:#1e6e4a;background:#effaf4;border-radius:6px;padding:5px 10px}
-.cfind{margin:8px 0}
-svg text{font-family:inherit}
-.legend{font-size:12px;color:var(--mute)}
-footer{color:var(--mute);font-size:12px;text-align:center;margin-top:30px}
-@media print{details.conv{break-inside:avoid}.tools{display:none}}
-"""
 
-JS = r"""
-(function(){
-  function val(td){var v=td.getAttribute('data-v');if(v===null)v=td.textContent.trim();var n=parseFloat(v);return (v!==''&&!isNaN(n)&&/^-?[\d.]+$/.test(v))?n:v.toLowerCase();}
-  document.querySelectorAll('table.sortable').forEach(function(t){
-    var ths=t.querySelectorAll('thead th');
-    ths.forEach(function(th,i){th.addEventListener('click',function(){
-      var asc=!th.classList.contains('asc');ths.forEach(function(x){x.classList.remove('asc','desc')});
-      th.classList.add(asc?'asc':'desc');var tb=t.tBodies[0];var rows=Array.prototype.slice.call(tb.rows);
-      rows.sort(function(a,b){var x=val(a.cells[i]),y=val(b.cells[i]);if(typeof x!==typeof y){x=String(x);y=String(y);}return (x<y?-1:x>y?1:0)*(asc?1:-1);});
-      rows.forEach(function(r){tb.appendChild(r)});});});
-  });
-  var q=document.getElementById('q'),cat=document.getElementById('fcat'),st=document.getElementById('fstatus'),ag=document.getElementById('fagent'),cnt=document.getElementById('count');
-  function apply(){
-    var s=(q.value||'').toLowerCase(),c=cat.value,f=st.value,a=ag.value,n=0;
-    document.querySelectorAll('#convs tbody tr').forEach(function(r){
-      var ok=(!s||r.textContent.toLowerCase().indexOf(s)>=0)&&(!c||(' '+r.getAttribute('data-cats')+' ').indexOf(' '+c+' ')>=0)&&(!a||r.getAttribute('data-agent')===a);
-      if(f==='viol')ok=ok&&r.getAttribute('data-viol')!=='0';else if(f==='fail')ok=ok&&r.getAttribute('data-pass')==='0';else if(f==='error')ok=ok&&r.getAttribute('data-status')==='error';else if(f==='clean')ok=ok&&r.getAttribute('data-viol')==='0'&&r.getAttribute('data-status')==='ok';
-      r.style.display=ok?'':'none';if(ok)n++;});
-    cnt.textContent=n+' / '+document.querySelectorAll('#convs tbody tr').length;
-  }
-  [q,cat,st,ag].forEach(function(e){if(e){e.addEventListener('input',apply);e.addEventListener('change',apply);}});
-  if(q)apply();
-  var ov=document.getElementById('openviol'),ca=document.getElementById('closeall');
-  if(ov)ov.addEventListener('click',function(){document.querySelectorAll('details.conv[data-viol]').forEach(function(d){if(d.getAttribute('data-viol')!=='0')d.open=true;});});
-  if(ca)ca.addEventListener('click',function(){document.querySelectorAll('details.conv').forEach(function(d){d.open=false;});});
-  function openHash(){var h=location.hash.slice(1);if(h==='violations'){if(ov)ov.click();return;}var d=h&&document.getElementById(h);if(d&&d.tagName==='DETAILS')d.open=true;}
-  window.addEventListener('hashchange',openHash);openHash();
-  document.querySelectorAll('#convs tbody tr').forEach(function(r){r.addEventListener('click',function(ev){
-    if(ev.target.tagName==='A')return;var d=document.getElementById(r.getAttribute('data-target'));if(d){d.open=true;d.scrollIntoView({behavior:'smooth',block:'start'});}});});
-})();
-"""
+def _asset(name: str) -> str:
+    return (_ASSETS / name).read_text(encoding="utf-8")
 
 
 def _e(v: Any) -> str:
     return escape("" if v is None else str(v), quote=True)
 
 
-def _score_class(sc: dict[str, Any] | None, pass_mark: float) -> str:
-    if not sc:
-        return "s-none"
-    if sc["critical"] or sc["score"] < pass_mark - 20:
-        return "s-bad"
-    return "s-good" if sc["passed"] else "s-mid"
+def _json_block(obj: Any) -> str:
+    """JSON safe inside <script type="application/json">: no '<' at all, so neither '</script>' nor
+    '<!--' in a transcript can end or confuse the block."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
+
+
+def _num(x: float | None) -> str:
+    return "—" if x is None else f"{x:g}"
+
+
+def _pct(x: float | None, digits: int = 0) -> str:
+    return "—" if x is None else f"{100 * x:.{digits}f}%"
 
 
 def hbar_chart(items: list[tuple[str, float, str]], width: int = 440, unit: str = "", label_w: int = 110) -> str:
@@ -178,230 +92,283 @@ def histogram(scores: list[float], pass_mark: float, width: int = 440, height: i
     return "".join(parts)
 
 
-def _highlight(text: str, fs: list[dict[str, Any]]) -> str:
-    spans = [f for f in fs if f["end"] > f["start"]]
-    if not spans:
-        return _e(text)
-    cuts = sorted({0, len(text), *[f["start"] for f in spans], *[f["end"] for f in spans]})
-    out = []
-    for a, b in zip(cuts, cuts[1:]):
-        seg = text[a:b]
-        cover = [f for f in spans if f["start"] <= a and f["end"] >= b]
-        if not cover:
-            out.append(_e(seg))
-            continue
-        viol = [f for f in cover if f["category"] != "risk"]
-        if viol:
-            cls = "m-" + max(viol, key=lambda f: {"high": 3, "medium": 2, "low": 1}[f["severity"]])["severity"]
-        else:
-            cls = "m-risk"
-        title = "；".join(f"{f['subtype']}（{f['rule_id']}）" for f in cover)
-        out.append(f'<mark class="{cls}" title="{_e(title)}">{_e(seg)}</mark>')
-    return "".join(out)
+def hour_chart(hours: list[dict[str, Any]], width: int = 440, height: int = 170) -> str:
+    """Answered calls per local hour (grey) and those with a violation (red); hover for the figures."""
+    if not any(h["calls"] or h["attempts"] for h in hours):
+        return '<p class="muted">无通话时间数据</p>'
+    mx = max(h["calls"] for h in hours) or 1
+    pad_b, pad_t = 20, 10
+    bw = width / 24
+    ih = height - pad_b - pad_t
+    parts = [f'<svg viewBox="0 0 {width} {height}" width="100%" role="img" aria-label="calls by hour">']
+    for h in hours:
+        x = h["hour"] * bw
+        tot = ih * h["calls"] / mx
+        bad = ih * h["calls_with_violations"] / mx
+        rate = "—" if h["violations_per_100"] is None else f'{h["violations_per_100"]:g}'
+        parts.append(f'<g><title>{h["hour"]:02d}:00–{h["hour"]:02d}:59 接通 {h["calls"]} 通，其中有违规 '
+                     f'{h["calls_with_violations"]} 通，每百通违规 {rate}；未接通 {h["attempts"]} 次</title>'
+                     f'<rect x="{x + 1:.1f}" y="{height - pad_b - tot:.1f}" width="{bw - 2:.1f}" height="{tot:.1f}" fill="#b8c4d0"/>'
+                     f'<rect x="{x + 1:.1f}" y="{height - pad_b - bad:.1f}" width="{bw - 2:.1f}" height="{bad:.1f}" fill="#c0392b"/></g>')
+        if h["hour"] % 3 == 0:
+            parts.append(f'<text x="{x + bw / 2:.1f}" y="{height - 5}" text-anchor="middle" font-size="10.5" '
+                         f'fill="#6b7785">{h["hour"]:02d}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
 
 
-REVIEW_ZH = {"unreviewed": ("待复核", "#646a73"), "confirmed": ("复核：确认违规", "#d83931"),
-             "rejected": ("复核：误报", "#2ea121"), "unsure": ("复核：不确定", "#de7802")}
+# -- the data the page's script renders -----------------------------------------------------------
 
+def _call_data(n: int, r: dict[str, Any], strings: dict[str, int], offset: str) -> dict[str, Any]:
+    """One call, compact: repeated strings (messages, regulations) are indices into one table."""
+    def s(v: str | None) -> int:
+        return strings.setdefault(v or "", len(strings))
 
-def _review_badge(f: dict[str, Any]) -> str:
-    """The review status a results store gave the hit (``check --store``); nothing without a store."""
-    st = f.get("review")
-    if not st or st == "signal":     # customer risk signals are not reviewed
-        return ""
-    label, color = REVIEW_ZH.get(st, (st, "#646a73"))
-    return (f' <span class="review" title="{_e(f.get("hit_id", ""))}" style="border:1px solid {color};color:{color};'
-            f'border-radius:3px;padding:0 4px;font-size:12px">{_e(label)}</span>')
-
-
-def _finding_html(f: dict[str, Any]) -> str:
-    risk = f["category"] == "risk"
-    sev_cls = "risk" if risk else f["severity"]
-    sev_label = "风险" if risk else SEV_ZH.get(f["severity"], f["severity"])
-    chip = f'<span class="chip" style="background:{CAT_COLORS.get(f["category"], "#888")}">{_e(CAT_ZH.get(f["category"], f["category"]))}</span>'
-    span = f"「{_e(f['text'])}」" if f.get("text") else ""
-    s = (f'<div class="f {sev_cls}"><span class="sev sev-{sev_cls}">{sev_label}</span> {chip}'
-         f'<b>{_e(f["subtype"])}</b> <span class="rid">{_e(f["rule_id"])}</span>{_review_badge(f)} {span} {_e(f["message"])}')
-    if f.get("suggestion") and not risk:
-        s += f'<div class="sugg"><b>建议：</b>{_e(f["suggestion"])}</div>'
-    if f.get("explanation"):
-        s += f'<div class="muted">{_e(f["explanation"])}</div>'
-    return s + "</div>"
-
-
-def _conversation_detail(n: int, r: dict[str, Any], pass_mark: float) -> str:
     sc = r.get("score")
     fs = r["findings"]
-    nv = sum(f["category"] != "risk" for f in fs)
-    nr = len(fs) - nv
-    head = (f'<summary><span class="score {_score_class(sc, pass_mark)}">{_e(sc["score"]) if sc else "—"}</span>'
-            f'<span class="cid">{_e(r["id"])}</span>'
-            f'<span class="muted">{_e(r.get("agent_id") or "")} {_e(r.get("call_start") or "")} · {_e(r["file"])}</span>')
-    if r["status"] != "ok":
-        head += f'<span class="status-error">错误：{_e(r["error"])}</span>'
-    else:
-        head += f'<span class="muted">违规 {nv} · 风险 {nr} · {len(r["turns"])} 轮</span>'
-        if sc and sc["critical"]:
-            head += '<span class="sev sev-high">红线</span>'
-    head += "</summary>"
-    body = ['<div class="body">']
-    meta = [f"对象：{_e(CP_ZH.get(r.get('counterpart'), r.get('counterpart')))}",
-            f"渠道：{_e(CH_ZH.get(r.get('channel'), r.get('channel')))}"]
-    if r.get("outcome"):
-        meta.append(f"结果：{_e(OUTCOME_ZH.get(r['outcome'], r['outcome']))}")
-    if r.get("contact_id"):
-        meta.append(f"联系号码：{_e(r['contact_id'])}")
-    if sc and sc["deductions"]:
-        meta.append("扣分：" + "，".join(f"{_e(d['rule_id'])} −{d['points']:g}" for d in sc["deductions"]))
-    for w in r.get("warnings", []):
-        meta.append(f"⚠ {_e(w)}")
-    body.append(f'<p class="muted">{" · ".join(meta)}</p>')
-    conv_level = [f for f in fs if f["turn"] is None]
-    if conv_level:
-        body.append('<div class="cfind">' + "".join(_finding_html(f) for f in conv_level) + "</div>")
-    for i, t in enumerate(r["turns"]):
-        tf = [f for f in fs if f["turn"] == i]
-        parts = [f'<div class="turn"><div class="t">{_e(fmt_time(t.get("start")))}</div>'
-                 f'<div><div class="who who-{_e(t["speaker"])}">{SPEAKER_ZH.get(t["speaker"], _e(t["speaker"]))}</div>'
-                 + ('<div class="lis" title="按对话推断：此轮的听话人是第三方">对第三方</div>'
-                    if t["speaker"] == "agent" and t.get("counterpart") == "third_party" else "") + '</div>'
-                 f'<div><div class="txt">{_highlight(t["text"], tf)}</div>']
-        parts.extend(_finding_html(f) for f in tf)
-        if t.get("rewrite"):
-            parts.append(f'<div class="rw"><b>整句改写：</b>{_e(t["rewrite"])}</div>')
-        parts.append("</div></div>")
-        body.append("".join(parts))
-    if r["status"] == "ok" and not r["turns"]:
-        body.append('<p class="muted">（无对话内容：未接通的呼叫记录）</p>')
-    body.append("</div>")
-    return f'<details class="conv" id="c{n}" data-viol="{nv}">{head}{"".join(body)}</details>'
+    return {
+        "n": n, "id": r["id"], "file": r["file"], "st": r["status"], "err": r.get("error"),
+        "agent": r.get("agent_id") or UNKNOWN_AGENT, "start": local_start_text(r, offset), "out": r.get("outcome"),
+        "att": is_attempt(r), "cp": r.get("counterpart"), "ch": r.get("channel"), "contact": r.get("contact_id"),
+        "warn": r.get("warnings") or [],
+        "sc": sc["score"] if sc else None, "crit": bool(sc and sc["critical"]), "pass": bool(sc and sc["passed"]),
+        "ded": [[d["rule_id"], d.get("subtype"), d.get("turn"), d["points"]] for d in (sc or {}).get("deductions", [])],
+        "sh": any(f["subtype"] == "risk.self_harm" for f in fs),
+        "turns": [[t["speaker"], t["text"], t.get("start"), t.get("counterpart"), t.get("rewrite")] for t in r["turns"]],
+        "f": [[f["turn"], f["rule_id"], f["subtype"], f["category"], f["severity"], f["start"], f["end"], f["text"],
+               s(f["message"]), f.get("suggestion") or "", f.get("explanation") or "", s(f.get("source")),
+               f.get("review"), f.get("hit_id")] for f in fs],
+    }
 
 
-def render_html(report: dict[str, Any]) -> str:
-    s = report["summary"]
-    pass_mark = report.get("scoring", {}).get("pass_mark", 80)
+def report_data(report: dict[str, Any]) -> dict[str, Any]:
     convs = report["conversations"]
-    ok = s["conversations"]["ok"]
-    out = ['<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
-           '<meta name="viewport" content="width=device-width, initial-scale=1">'
-           f'<title>tonecheck 质检报告 {_e(report["generated_at"])}</title><style>{CSS}</style></head><body>']
-    out.append(f'<header><h1>催收通话合规质检报告</h1><div class="meta">tonecheck {_e(report["tonecheck_version"])} · '
-               f'生成于 {_e(report["generated_at"])} · 配置：{_e(report.get("config") or "默认")} · '
-               f'{s["files"]["total"]} 个文件 · 用时 {s["elapsed_seconds"]:.1f} 秒</div></header><main>')
-    if report.get("partial"):
-        out.append(f'<div class="banner">⚠ 本次运行被中断，报告不完整：{s["files"]["not_processed"]} 个文件未处理。'
-                   '(Interrupted: partial results.)</div>')
-    pass_rate = f"{100 * s['passed'] / ok:.0f}%" if ok else "—"
-    kp = [("会话", s["conversations"]["total"], f'{s["utterances"]} 条语句', ""),
-          ("平均质检分", s["mean_score"] if s["mean_score"] is not None else "—", f"合格线 {pass_mark:g}", ""),
-          ("合格率", pass_rate, f'{s["passed"]} / {ok} 通', "good" if ok and s["passed"] == ok else ""),
-          ("违规", s["violations"], f'{s["conversations_with_violations"]} 通会话涉及', "bad" if s["violations"] else "good"),
-          ("红线", s["critical"], "直接判 0 分", "bad" if s["critical"] else ""),
-          ("客户风险信号", s["risk_signals"], "投诉 / 自伤 / 困难", ""),
-          ("读取错误", s["files"]["error"] + s["conversations"]["error"],
-           f'{s["files"]["error"]} 个文件 · {s["conversations"]["error"]} 通会话', "bad" if s["errors"] else "good")]
-    out.append('<section class="kpis">' + "".join(
-        f'<div class="kpi {cls}"><div class="l">{_e(l)}</div><div class="v">{_e(v)}</div><div class="s">{_e(sub)}</div></div>'
-        for l, v, sub, cls in kp) + "</section>")
-    # charts
-    cats = sorted(((k, v) for k, v in s["findings_by_category"].items() if k != "risk"), key=lambda kv: -kv[1])
-    cat_chart = hbar_chart([(CAT_ZH.get(k, k), v, CAT_COLORS.get(k, "#888")) for k, v in cats])
-    risk_by = Counter(f["subtype"] for r in convs for f in r["findings"] if f["category"] == "risk")
-    risk_zh = {"risk.complaint": "投诉", "risk.self_harm": "自伤倾向", "risk.hardship": "经济困难"}
-    if risk_by:
-        cat_chart += ('<div class="legend" style="margin-top:8px">客户风险信号（不扣分）：'
-                      + " · ".join(f"{_e(risk_zh.get(k, k))} {v}" for k, v in risk_by.most_common()) + "</div>")
-    agents = report["aggregates"]["agents"]
-    top_agents = sorted(agents, key=lambda a: (-a["violations"], a["agent_id"]))[:12]
-    agent_chart = hbar_chart([(a["agent_id"], a["violations"], "#2f4858") for a in top_agents])
-    scores = [r["score"]["score"] for r in convs if r.get("score")]
-    out.append('<section class="grid">'
-               f'<div class="card"><h2>违规 · 按类别</h2>{cat_chart}</div>'
-               f'<div class="card"><h2>违规次数 · 按坐席（前 12）</h2>{agent_chart}</div>'
-               f'<div class="card"><h2>质检分分布</h2>{histogram(scores, pass_mark)}'
-               f'<div class="legend">绿色：合格（≥{pass_mark:g}）；黄色：待改进；红色：不合格或红线</div></div>'
-               "</section>")
-    # agents and rules
-    out.append('<section class="grid"><div class="card"><h2>坐席汇总</h2><div class="scroll"><table class="sortable"><thead><tr>'
-               '<th>坐席</th><th class="num">会话</th><th class="num">平均分</th><th class="num">最低分</th>'
-               '<th class="num">合格率</th><th class="num">违规</th><th class="num">高危</th><th class="num">红线</th></tr></thead><tbody>')
-    for a in agents:
-        pr = f'{100 * a["pass_rate"]:.0f}%' if a["pass_rate"] is not None else "—"
-        out.append(f'<tr class="row"><td>{_e(a["agent_id"])}</td><td class="num">{a["conversations"]}</td>'
-                   f'<td class="num">{_e(a["mean_score"])}</td><td class="num">{_e(a["min_score"])}</td>'
-                   f'<td class="num" data-v="{a["pass_rate"] or 0}">{pr}</td><td class="num">{a["violations"]}</td>'
-                   f'<td class="num">{a["high"]}</td><td class="num">{a["critical"]}</td></tr>')
-    out.append('</tbody></table></div></div><div class="card"><h2>规则命中</h2><div class="scroll"><table class="sortable"><thead><tr>'
-               '<th>规则</th><th>类型</th><th>严重度</th><th class="num">命中</th><th class="num">涉及会话</th>'
-               '<th class="num">会话占比</th></tr></thead><tbody>')
-    for e in sorted(report["aggregates"]["rules"], key=lambda e: (e["category"] == "risk", -e["hits"], e["rule_id"])):
+    strings: dict[str, int] = {}
+    offset = time_zone_of(report)
+    calls = [_call_data(n, r, strings, offset) for n, r in enumerate(convs)]
+    order = sorted(range(len(convs)), key=lambda n: call_priority(convs[n]))
+    for rank, n in enumerate(order):
+        calls[n]["pr"] = rank
+    return {"labels": names_of(report), "colors": CAT_COLORS, "pass_mark": report.get("scoring", {}).get("pass_mark", 80),
+            "strings": list(strings), "calls": calls}
+
+
+# -- the summary (static HTML) --------------------------------------------------------------------
+
+def _local(ts: str, offset: str) -> str:
+    try:
+        return dt.datetime.fromisoformat(ts).astimezone(parse_offset(offset)).strftime("%Y-%m-%d %H:%M")
+    except (TypeError, ValueError):
+        return ts
+
+
+def _kpis(report: dict[str, Any], pass_mark: float, names: dict[str, Any]) -> str:
+    s = report["summary"]
+    calls, att = s["calls"], s["attempts"]
+    n = calls["answered"]
+    per100 = f"每百通 {100 * s['violations'] / n:.1f}" if n else ""
+    n_file = sum(e["conversation"] is None for e in s["errors"])
+    kp = [("接通通话", n, f'{s["utterances"]} 条语句', "", "answered"),
+          ("平均质检分", s["mean_score"] if s["mean_score"] is not None else "—", f"合格线 {pass_mark:g}", "", "mean"),
+          ("合格率", _pct(s["passed"] / n) if n else "—", f'{s["passed"]} / {n} 通',
+           "good" if n and s["passed"] == n else "", "pass"),
+          ("违规", s["violations"], f'{s["conversations_with_violations"]} 通涉及 · {per100}',
+           "bad" if s["violations"] else "good", "violations"),
+          ("红线", s["critical"], "直接判 0 分，列在最前", "bad" if s["critical"] else "", "critical"),
+          (names["subtypes"]["risk.self_harm"], s.get("self_harm", 0), "客户提到轻生，列在红线之后",
+           "bad" if s.get("self_harm") else "", "selfharm"),
+          (names["categories"]["risk"], s["risk_signals"], "投诉 / 自伤 / 困难，不扣分", "", "risk"),
+          ("未接通呼叫", calls["unanswered"], f'联系违规 {att["violations"]} 条 · 不计入以上各项',
+           "bad" if att["violations"] else "", "attempts"),
+          ("读取错误", len(s["errors"]), f'{n_file} 个文件 · {len(s["errors"]) - n_file} 通会话',
+           "bad" if s["errors"] else "good", "errors")]
+    return '<section class="kpis">' + "".join(
+        f'<div class="kpi {cls}" data-kpi="{key}"><div class="l">{_e(l)}</div><div class="v">{_e(v)}</div>'
+        f'<div class="s">{_e(sub)}</div></div>' for l, v, sub, cls, key in kp) + "</section>"
+
+
+def _category_rows(report: dict[str, Any], names: dict[str, Any]) -> str:
+    cats = report["aggregates"].get("categories", [])
+    if not cats:
+        return '<p class="muted">没有违规</p>'
+    mx = max(c["findings"] for c in cats) or 1
+    rows = []
+    for c in cats:
+        color = CAT_COLORS.get(c["category"], "#888")
+        rows.append(f'<tr class="row pick" tabindex="0" data-pick="cat" data-v="{_e(c["category"])}">'
+                    f'<td>{_e(names["categories"].get(c["category"], c["category"]))}</td>'
+                    f'<td class="barcell"><span class="bar" style="width:{100 * c["findings"] / mx:.1f}%;background:{color}">'
+                    f'</span></td><td class="num">{c["findings"]}</td><td class="num">{c["calls"]}</td>'
+                    f'<td class="num">{_pct(c["rate"], 1)}</td></tr>')
+    return ('<div class="scroll"><table><thead><tr><th>类别</th><th></th><th class="num">条数</th>'
+            '<th class="num">涉及通话</th><th class="num">通话占比</th></tr></thead><tbody>' + "".join(rows)
+            + "</tbody></table></div>")
+
+
+def _agent_rows(agents: list[dict[str, Any]], convs: list[dict[str, Any]]) -> str:
+    """The agents worst first; each lowest score links to its call."""
+    where = {(r.get("agent_id") or UNKNOWN_AGENT, str(r["id"])): n for n, r in reversed(list(enumerate(convs)))}
+    rows = []
+    for i, a in enumerate(agents):
+        worst = where.get((a["agent_id"], a["min_score_call"])) if a.get("min_score_call") is not None else None
+        low_v = a["min_score_non_critical"]
+        low = ("—" if low_v is None else _e(low_v) if worst is None
+               else f'<a href="#c{worst}" title="打开这通电话">{_e(low_v)}</a>')
+        name = "（未填坐席）" if a["agent_id"] == UNKNOWN_AGENT else a["agent_id"]
+        rate = _num(a["violations_per_100"])
+        rows.append(f'<tr class="row pick" tabindex="0" data-pick="agent" data-v="{_e(a["agent_id"])}">'
+                    f'<td class="num">{i + 1}</td><td>{_e(name)}</td><td class="num">{a["calls"]}</td>'
+                    f'<td class="num" data-v="{a["violations_per_100"] or 0}">{rate}</td>'
+                    f'<td class="num" data-v="{a["pass_rate"] if a["pass_rate"] is not None else -1}">{_pct(a["pass_rate"])}</td>'
+                    f'<td class="num">{_e(a["mean_score"] if a["mean_score"] is not None else "—")}</td>'
+                    f'<td class="num" data-v="{-1 if low_v is None else low_v}">{low}</td>'
+                    f'<td class="num">{a["critical"]}</td><td class="num">{a["self_harm"]}</td>'
+                    f'<td class="num">{a["attempts"]}</td><td class="num">{a["attempt_violations"]}</td></tr>')
+    if not rows:
+        rows.append('<tr><td colspan="11" class="muted">没有接通的通话</td></tr>')
+    return ('<div class="scroll"><table class="sortable" id="agents"><thead><tr><th class="num">排名</th><th>坐席</th>'
+            '<th class="num">接通</th><th class="num">每百通违规</th><th class="num">合格率</th><th class="num">平均分</th>'
+            '<th class="num" title="红线通话直接判 0 分，另列一栏">最低分（红线外）</th><th class="num">红线</th><th class="num">自伤</th><th class="num">未接通</th>'
+            '<th class="num">联系违规</th></tr></thead><tbody>' + "".join(rows) + "</tbody></table></div>")
+
+
+def _rule_rows(report: dict[str, Any], names: dict[str, Any]) -> str:
+    rows = []
+    for e in sorted(report["aggregates"]["rules"], key=lambda e: e["category"] == "risk"):     # signals last
         sev_cls = "risk" if e["category"] == "risk" else e["severity"]
-        out.append(f'<tr class="row"><td class="rid">{_e(e["rule_id"])}</td><td>{_e(e["subtype"])}</td>'
-                   f'<td data-v="{ {"high": 3, "medium": 2, "low": 1}.get(e["severity"], 0)}"><span class="sev sev-{sev_cls}">'
-                   f'{"风险" if sev_cls == "risk" else SEV_ZH.get(e["severity"], "")}</span></td>'
-                   f'<td class="num">{e["hits"]}</td><td class="num">{e["conversations"]}</td>'
-                   f'<td class="num" data-v="{e["rate"]}">{100 * e["rate"]:.1f}%</td></tr>')
-    if not report["aggregates"]["rules"]:
-        out.append('<tr><td colspan="6" class="muted">没有命中任何规则</td></tr>')
-    out.append("</tbody></table></div></div></section>")
-    # errors
-    if s["errors"]:
-        out.append(f'<h2 class="section">读取错误（{len(s["errors"])}）</h2><div class="wrap"><table><thead><tr>'
-                   '<th>文件</th><th>会话</th><th>原因</th></tr></thead><tbody>')
-        for e in s["errors"]:
-            out.append(f'<tr><td>{_e(e["file"])}</td><td>{_e(e["conversation"] or "")}</td>'
-                       f'<td class="status-error">{_e(e["error"])}</td></tr>')
-        out.append("</tbody></table></div>")
-    # conversation table
-    agent_opts = "".join(f'<option value="{_e(a["agent_id"])}">{_e(a["agent_id"])}</option>' for a in agents)
-    cat_opts = "".join(f'<option value="{k}">{CAT_ZH[k]}</option>' for k in CAT_ZH)
-    out.append(f'<h2 class="section">会话列表</h2><div class="tools"><input type="search" id="q" placeholder="搜索会话、坐席、文件…">'
-               f'<select id="fstatus"><option value="">全部会话</option><option value="viol">有违规</option>'
-               f'<option value="fail">不合格</option><option value="clean">无违规</option><option value="error">读取错误</option></select>'
-               f'<select id="fcat"><option value="">全部类别</option>{cat_opts}</select>'
-               f'<select id="fagent"><option value="">全部坐席</option>{agent_opts}</select>'
-               '<span class="count" id="count"></span></div>')
-    out.append('<div class="wrap"><table class="sortable" id="convs"><thead><tr><th>会话</th><th>坐席</th><th>时间</th>'
-               '<th class="num">质检分</th><th class="num">违规</th><th class="num">高危</th><th class="num">风险</th>'
-               '<th>类别</th><th>文件</th><th>状态</th></tr></thead><tbody>')
-    for n, r in enumerate(convs):
-        fs = r["findings"]
-        nv = sum(f["category"] != "risk" for f in fs)
-        nh = sum(f["category"] != "risk" and f["severity"] == "high" for f in fs)
-        nr = len(fs) - nv
-        cset = Counter(f["category"] for f in fs)
-        chips = "".join(f'<span class="chip" style="background:{CAT_COLORS.get(k, "#888")}">{_e(CAT_ZH.get(k, k))} {v}</span>'
-                        for k, v in cset.most_common())
-        sc = r.get("score")
-        status = "正常" if r["status"] == "ok" else f'<span class="status-error">错误</span>'
-        out.append(f'<tr class="row" data-target="c{n}" data-cats="{" ".join(cset)}" data-viol="{nv}" '
-                   f'data-pass="{1 if (sc and sc["passed"]) else 0}" data-status="{r["status"]}" '
-                   f'data-agent="{_e(r.get("agent_id") or "(unknown)")}">'
-                   f'<td><a href="#c{n}">{_e(r["id"])}</a></td><td>{_e(r.get("agent_id") or "")}</td>'
-                   f'<td>{_e(r.get("call_start") or "")}</td>'
-                   f'<td class="num" data-v="{sc["score"] if sc else -1}"><span class="score {_score_class(sc, pass_mark)}">'
-                   f'{_e(sc["score"]) if sc else "—"}</span></td><td class="num">{nv}</td><td class="num">{nh}</td>'
-                   f'<td class="num">{nr}</td><td>{chips}</td><td class="muted">{_e(r["file"])}</td><td>{status}</td></tr>')
-    out.append("</tbody></table></div>")
-    # details
-    out.append('<h2 class="section">会话详情</h2><div class="tools"><span class="muted">点击会话展开：逐轮文本、命中片段'
-               '（悬停查看规则）、原因与建议改写。个人身份信息已脱敏。</span>'
-               '<button id="openviol" type="button">展开全部有违规的会话</button>'
-               '<button id="closeall" type="button">全部收起</button></div>')
-    out.extend(_conversation_detail(n, r, pass_mark) for n, r in enumerate(convs))
+        rows.append(f'<tr class="row pick" tabindex="0" data-pick="rule" data-v="{_e(e["rule_id"])}">'
+                    f'<td class="rid">{_e(e["rule_id"])}</td>'
+                    f'<td>{_e(names["subtypes"].get(e["subtype"], e["subtype"]))} <span class="code">{_e(e["subtype"])}</span></td>'
+                    f'<td data-v="{ {"high": 3, "medium": 2, "low": 1}.get(e["severity"], 0) - (e["category"] == "risk") * 9}">'
+                    f'<span class="sev sev-{sev_cls}">{_e(severity_word(e))}</span></td>'
+                    f'<td class="num">{e["hits"]}</td><td class="num">{e["conversations"]}</td>'
+                    f'<td class="num" data-v="{e["rate"]}">{_pct(e["rate"], 1)}</td></tr>')
+    if not rows:
+        rows.append('<tr><td colspan="6" class="muted">没有命中任何规则</td></tr>')
+    return ('<div class="scroll"><table class="sortable" id="rules"><thead><tr><th>规则</th><th>类型</th><th>严重度</th>'
+            '<th class="num">命中</th><th class="num">涉及通话</th><th class="num">通话占比</th></tr></thead><tbody>'
+            + "".join(rows) + "</tbody></table></div>")
+
+
+def _day_rows(days: list[dict[str, Any]]) -> str:
+    if not days:
+        return '<p class="muted">无通话时间数据</p>'
+    rows = "".join(
+        f'<tr><td>{_e(d["date"])}</td><td class="num">{d["calls"]}</td>'
+        f'<td class="num">{_num(d["violations_per_100"])}</td>'
+        f'<td class="num">{_pct(d["pass_rate"])}</td><td class="num">{d["critical"]}</td>'
+        f'<td class="num">{d["attempts"]}</td></tr>' for d in days)
+    return ('<div class="scroll"><table><thead><tr><th>日期</th><th class="num">接通</th><th class="num">每百通违规</th>'
+            '<th class="num">合格率</th><th class="num">红线</th><th class="num">未接通</th></tr></thead><tbody>'
+            + rows + "</tbody></table></div>")
+
+
+def _errors(s: dict[str, Any]) -> str:
+    if not s["errors"]:
+        return ""
+    rows = "".join(f'<tr><td class="path">{_e(e["file"])}</td><td>{_e(e["conversation"] or "（整个文件）")}</td>'
+                   f'<td class="status-error">{_e(error_kind(e["error"]))}</td><td>{_e(e["error"])}</td></tr>'
+                   for e in s["errors"])
+    return (f'<h2 class="section" id="errors">读取错误（{len(s["errors"])}）</h2><div class="wrap"><table><thead><tr>'
+            f'<th>文件</th><th>会话</th><th>错误</th><th>详情</th></tr></thead><tbody>{rows}</tbody></table></div>')
+
+
+def _other_files(report: dict[str, Any], names: dict[str, Any]) -> str:
+    out = []
     other = [f for f in report["files"] if f["status"] in ("skipped", "not_processed")]
     if other:
         out.append(f'<h2 class="section">未检查的文件（{len(other)}）</h2><div class="wrap"><table><thead><tr><th>文件</th>'
                    '<th>状态</th><th>原因</th></tr></thead><tbody>')
-        out.extend(f'<tr><td>{_e(f["path"])}</td><td>{_e(f["status"])}</td><td>{_e(f["error"])}</td></tr>' for f in other)
+        out.extend(f'<tr><td class="path">{_e(f["path"])}</td><td>{_e(names["file_statuses"].get(f["status"], f["status"]))}'
+                   f'</td><td>{_e(error_kind(f["error"]))}：{_e(f["error"])}</td></tr>' for f in other)
         out.append("</tbody></table></div>")
-    out.append(f'<footer>tonecheck {_e(report["tonecheck_version"])} · 评分规则：起始 {report["scoring"]["start"]:g} 分，'
-               f'高/中/低 每次扣 {report["scoring"]["deductions"].get("high", 0):g}/{report["scoring"]["deductions"].get("medium", 0):g}/'
-               f'{report["scoring"]["deductions"].get("low", 0):g} 分，红线项：{_e("、".join(report["scoring"]["critical"]) or "无")}</footer>')
-    out.append(f"</main><script>{JS}</script>")
-    blob = json.dumps(s, ensure_ascii=False).replace("</", "<\\/")
-    out.append(f'<script type="application/json" id="tonecheck-summary">{blob}</script>')
-    out.append("</body></html>")
+    config = [f for f in report["files"] if f["status"] == "config"]
+    if config:
+        out.append(f'<p class="muted" id="config-files">配置与词库文件（{len(config)}，不是对话记录，未作为对话读取）：'
+                   + "、".join(f'<span class="path">{_e(f["path"])}</span>' for f in config) + "</p>")
+    return "".join(out)
+
+
+def render_html(report: dict[str, Any]) -> str:
+    s = report["summary"]
+    names = names_of(report)
+    pass_mark = report.get("scoring", {}).get("pass_mark", 80)
+    convs = report["conversations"]
+    period = s.get("period") or {}
+    offset = time_zone_of(report)
+    span = (f'覆盖时段 {_e(period["from"])} – {_e(period["to"])}（当地时间 UTC{_e(offset)}）'
+            if period.get("from") else "通话时间未知")
+    out = ['<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
+           '<meta name="viewport" content="width=device-width, initial-scale=1">'
+           f'<title>tonecheck 质检报告 {_e(report["generated_at"])}</title><style>{_asset("report.css")}</style></head><body>']
+    out.append(f'<header><h1>催收通话合规质检报告</h1><div class="meta"><span id="period">{span}</span> · '
+               f'生成于 {_e(_local(report["generated_at"], offset))} · tonecheck {_e(report["tonecheck_version"])} · '
+               f'配置：{_e(report.get("config") or "默认")} · {s["files"]["total"]} 个文件 · '
+               f'用时 {s["elapsed_seconds"]:.1f} 秒</div></header><main>')
+    if report.get("partial"):
+        out.append(f'<div class="banner">⚠ 本次运行被中断，报告不完整：{s["files"]["not_processed"]} 个文件未处理。'
+                   '(Interrupted: partial results.)</div>')
+    out.append(_kpis(report, pass_mark, names))
+    agents = rank_agents(report["aggregates"]["agents"])
+    rated = [a for a in agents if a["calls"]][:12]
+    agent_chart = hbar_chart([("（未填坐席）" if a["agent_id"] == UNKNOWN_AGENT else a["agent_id"],
+                               a["violations_per_100"] or 0, "#2f4858") for a in rated])
+    scores = [r["score"]["score"] for r in convs if r.get("score") and r["turns"]]
+    out.append('<section class="grid">'
+               f'<div class="card"><h2>违规 · 按类别 <span class="hint">点击一行筛选通话</span></h2>{_category_rows(report, names)}</div>'
+               f'<div class="card"><h2>每百通违规 · 坐席（最差 12 位）</h2>{agent_chart}</div>'
+               f'<div class="card"><h2>质检分分布（接通通话）</h2>{histogram(scores, pass_mark)}'
+               f'<div class="legend">绿色：合格（≥{pass_mark:g}）；黄色：待改进；红色：不合格或红线</div></div>'
+               f'<div class="card"><h2>按小时（当地时间）</h2>{hour_chart(report["aggregates"].get("by_hour", []))}'
+               '<div class="legend">灰色：接通通话；红色：其中有违规的通话。悬停查看数字。</div></div>'
+               "</section>")
+    out.append('<section class="grid wide">'
+               f'<div class="card"><h2>坐席排名 · 每百通违规最多的在前 <span class="hint">点击一行筛选通话</span></h2>'
+               f'{_agent_rows(agents, convs)}</div>'
+               f'<div class="card"><h2>规则命中 <span class="hint">点击一行筛选通话</span></h2>{_rule_rows(report, names)}</div>'
+               f'<div class="card"><h2>按日（当地时间）</h2>{_day_rows(report["aggregates"].get("by_day", []))}</div>'
+               "</section>")
+    att = s["attempts"]
+    if s["calls"]["unanswered"]:
+        subs = "、".join(f'{_e(names["subtypes"].get(k, k))} {v}' for k, v in att["by_subtype"].items()) or "无"
+        out.append(f'<section class="card attempts" id="attempts"><h2>未接通呼叫（{s["calls"]["unanswered"]}）</h2>'
+                   f'<p>未接通的呼叫没有对话内容，不计入质检分、合格率和坐席排名，只检查{_e(names["categories"]["contact"])}：'
+                   f'{att["with_violations"]} 次呼叫有联系违规，共 {att["violations"]} 条（{subs}）。'
+                   '<button type="button" id="show-attempts">在列表中查看有联系违规的未接通呼叫</button></p></section>')
+    out.append(_errors(s))
+    agent_opts = "".join(f'<option value="{_e(a["agent_id"])}">{_e("（未填坐席）" if a["agent_id"] == UNKNOWN_AGENT else a["agent_id"])}</option>'
+                         for a in sorted(agents, key=lambda a: a["agent_id"]))
+    cat_opts = "".join(f'<option value="{_e(k)}">{_e(v)}</option>' for k, v in names["categories"].items())
+    rule_opts = "".join(f'<option value="{_e(e["rule_id"])}">{_e(e["rule_id"])} {_e(names["subtypes"].get(e["subtype"], e["subtype"]))}</option>'
+                        for e in sorted(report["aggregates"]["rules"], key=lambda e: e["rule_id"]))
+    out.append('<h2 class="section" id="calls">通话列表 <span class="hint">红线和客户提到自伤的通话在最前，其余按质检分从低到高；'
+               '点击一行查看逐轮内容</span></h2>'
+               '<div class="tools"><input type="search" id="q" placeholder="搜索通话、坐席、文件…">'
+               '<select id="fkind"><option value="answered">接通通话</option><option value="attempt">未接通呼叫</option>'
+               '<option value="">全部</option></select>'
+               '<select id="fstatus"><option value="">全部状态</option><option value="viol">有违规</option>'
+               '<option value="fail">不合格</option><option value="critical">红线</option>'
+               f'<option value="selfharm">{_e(names["subtypes"]["risk.self_harm"])}</option>'
+               '<option value="clean">无违规</option><option value="error">读取错误</option></select>'
+               f'<select id="fcat"><option value="">全部类别</option>{cat_opts}</select>'
+               f'<select id="fagent"><option value="">全部坐席</option>{agent_opts}</select>'
+               f'<select id="frule"><option value="">全部规则</option>{rule_opts}</select>'
+               '<button type="button" id="clearf">清除筛选</button><span class="count" id="count"></span></div>')
+    out.append('<div class="wrap"><table id="convs"><thead><tr><th data-sort="pr">优先</th><th data-sort="id">通话</th>'
+               '<th data-sort="agent">坐席</th><th data-sort="start">时间（当地）</th><th class="num" data-sort="sc">质检分</th>'
+               '<th class="num" data-sort="nv">违规</th><th class="num" data-sort="nh">严重</th><th>类别</th>'
+               '<th data-sort="file">文件</th></tr></thead><tbody></tbody></table></div>'
+               '<div class="more"><button type="button" id="more" hidden>显示更多</button></div>'
+               '<noscript><p class="banner">通话列表和逐轮内容需要启用 JavaScript。</p></noscript>')
+    out.append(_other_files(report, names))
+    ded = report["scoring"]["deductions"]
+    out.append(f'<footer>tonecheck {_e(report["tonecheck_version"])} · 评分规则：每通接通电话起始 {report["scoring"]["start"]:g} 分，'
+               f'每条违规（同一句同类问题只算一条）按严重度扣 {ded.get("high", 0):g}/{ded.get("medium", 0):g}/{ded.get("low", 0):g} 分，'
+               f'红线项：{_e("、".join(names["subtypes"].get(c, c) for c in report["scoring"]["critical"]) or "无")}。'
+               f'个人身份信息已脱敏。</footer></main>')
+    out.append(f'<script type="application/json" id="tc-data">{_json_block(report_data(report))}</script>')
+    out.append(f'<script type="application/json" id="tonecheck-summary">{_json_block(s)}</script>')
+    out.append(f"<script>{_asset('report.js')}</script></body></html>")
     return "".join(out)
 
 
