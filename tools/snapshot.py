@@ -68,11 +68,19 @@ def items(checker):
                     yield _result_row(f"{name}/{conv['id']}/{i}", u) | {"counterpart": res.counterparts[i]}
     for rule in checker.rules:
         for kind in ("fire", "clean"):
-            for j, ex in enumerate(getattr(rule.examples, kind)):
+            for ex in getattr(rule.examples, kind):
                 kw = _kwargs(rule, ex, fire=kind == "fire")
                 res = checker.check(ex.text, role=kw["role"], counterpart=kw["counterpart"], channel=kw["channel"],
                                     context=kw["context"])
-                yield _result_row(f"rule/{rule.id}/{kind}/{j}", res)
+                yield _result_row(example_key(rule.id, kind, ex), res)
+
+
+def example_key(rule_id: str, kind: str, ex) -> str:
+    """A rule example's row key: its rule, kind and text (and any setting it states), not its position,
+    so an example keeps its row when examples move (into a construction, say) or new ones are added."""
+    setting = [f"{k}={v}" for k, v in (("role", ex.role), ("counterpart", ex.counterpart), ("channel", ex.channel))
+               if v] + ([f"context={','.join(ex.context)}"] if ex.context else [])
+    return f"rule/{rule_id}/{kind}/{ex.text}" + ("|" + ";".join(setting) if setting else "")
 
 
 def main(argv: list[str]) -> int:
