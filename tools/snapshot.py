@@ -97,14 +97,19 @@ def main(argv: list[str]) -> int:
     for line in open(OUT, encoding="utf-8"):
         r = json.loads(line)
         old[r["key"]] = r
-    changed = [r for r in rows if old.get(r["key"]) != r]
+    changed = [r for r in rows if r["key"] in old and old[r["key"]] != r]
+    added = [r for r in rows if r["key"] not in old]
     missing = set(old) - {r["key"] for r in rows}
     for r in changed[:50]:
         print("changed:", r["key"])
         print("   was:", json.dumps(old.get(r["key"]), ensure_ascii=False)[:400])
         print("   now:", json.dumps(r, ensure_ascii=False)[:400])
-    print(f"{len(rows)} rows, {len(changed)} changed, {len(missing)} gone")
-    return 1 if changed or missing else 0
+    for r in added[:20]:
+        print("new:", json.dumps(r, ensure_ascii=False)[:400])
+    for k in sorted(missing)[:20]:
+        print("gone:", k)
+    print(f"{len(rows)} rows, {len(changed)} changed, {len(added)} new, {len(missing)} gone")
+    return 1 if changed or added or missing else 0
 
 
 if __name__ == "__main__":
