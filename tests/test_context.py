@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 import tonecheck
-from tonecheck.engine import Deadline, _Doc
+from tonecheck.engine import Deadline
+from tonecheck.engine.segment import Doc
 from tonecheck.normalize import normalize
 
 CHECKER = tonecheck.default_checker()
@@ -61,7 +62,7 @@ def test_block_tokenisation_equals_whole_text_tokenisation(text):
     norm = normalize(text)
     tok = CHECKER.engine.tokenizer
     whole = tok.tokenize(norm.text)
-    doc = _Doc(norm, tok, Deadline(60))
+    doc = Doc(norm, tok, Deadline(60))
     for s in range(len(norm.text)):
         for e in range(s + 1, min(len(norm.text), s + 6) + 1):
             lo, hi = doc.window(s, e)

@@ -50,7 +50,7 @@ def test_signal_examples():
 def test_every_bundled_regex_compiles_fully():
     """The loader checks syntax with stand-ins; here the real, expanded patterns compile."""
     for c in CHECKER.engine.compiled:
-        for rx in (*c.regexes, *c.unless, *c.requires, *c.cues):
+        for rx in (*(u.regex for u in c.patterns), *c.unless, *c.requires, *c.cues):
             assert rx.get().pattern == rx.pattern
 
 
@@ -60,11 +60,11 @@ def test_no_bundled_pattern_can_backtrack_catastrophically():
 
     bad = []
     for c in CHECKER.engine.compiled:
-        for rx in (*c.regexes, *c.unless, *c.requires, *c.cues):
+        for rx in (*(u.regex for u in c.patterns), *c.unless, *c.requires, *c.cues):
             if why := catastrophic(rx.pattern):
                 bad.append(f"{c.rule.id}: {why}")
-    for sig, pats, unless in CHECKER._signals:
-        for rx in (*pats, *unless):
+    for cs in CHECKER.engine.rules.signals:
+        for rx in (*cs.patterns, *cs.unless):
             if why := catastrophic(rx.pattern):
-                bad.append(f"signal {sig.id}: {why}")
+                bad.append(f"signal {cs.signal.id}: {why}")
     assert not bad, "\n".join(bad)

@@ -36,14 +36,15 @@ def _texts() -> list[str]:
 def test_gates_never_reject_a_text_the_pattern_matches():
     """Soundness over every bundled pattern and every example text."""
     engine = CHECKER.engine
-    literals = engine._literals
+    literals = engine.rules.literals.words
     texts = [normalize(t).text for t in _texts()]
     bad = []
     for c in engine.compiled:
-        for k, gates in enumerate(c.gates):
+        for k, unit in enumerate(c.patterns):
+            gates = unit.gates
             if not gates:
                 continue
-            rx = c.regexes[k].get()
+            rx = unit.regex.get()
             for text in texts:
                 if rx.search(text) and any(all(literals[p] not in text for p in g) for g in gates):
                     bad.append(f"{c.rule.id} pattern {k} matches {text!r} but a gate misses it")
@@ -52,12 +53,12 @@ def test_gates_never_reject_a_text_the_pattern_matches():
 
 def test_stdlib_twin_matches_like_the_regex_module():
     """Patterns run on `re` where their syntax allows; the matches must be the same as `regex`'s."""
-    from tonecheck.engine import _stdlib_compile
+    from tonecheck.engine.search import stdlib_compile as _stdlib_compile
 
     texts = [normalize(t).text for t in _texts()]
     bad = []
     for c in CHECKER.engine.compiled:
-        for lazy in (*c.regexes, *c.unless, *c.requires, *c.cues):
+        for lazy in (*(u.regex for u in c.patterns), *c.unless, *c.requires, *c.cues):
             twin = _stdlib_compile(lazy.pattern)
             if twin is None:
                 continue

@@ -19,7 +19,7 @@ def _texts():
 def test_parity_over_rule_examples():
     from tonecheck.normalize import normalize
 
-    words = tonecheck.default_checker().engine._literals
+    words = tonecheck.default_checker().engine.rules.literals.words
     a = JiebaTokenizer(words)
     b = make_tokenizer("rjieba", words)
     diffs = [t for t in _texts() if a.tokenize(normalize(t).text) != b.tokenize(normalize(t).text)]

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 from pydantic import ValidationError
 
 from .context import DialogueState, Signal
-from .engine import DEFAULT_DEADLINE_S, Deadline, DeadlineExceeded, Engine
+from .engine import DEFAULT_DEADLINE_S, Deadline, DeadlineExceeded, Engine, Run
 from .lexicon import Lexicon, load_lexicons
 from .models import (
     Channel, CheckResult, Conversation, ConversationResult, Counterpart, Role, Severity,
@@ -159,19 +159,14 @@ class Checker:
         def severity_of(st: str) -> Severity:
             return model_severity.get(st, Severity.medium)
 
+        # Dialogue signals are compiled with the rules: same expansion, same gates, same deadline.
         self.engine = Engine(self.lexicon, rules, tokenizer=tokenizer, deadline_s=self.deadline_s, model=self.model,
-                             model_subtypes=model_subtypes, severity_of=severity_of, allow=allow)
-        # Signals are matched like rule patterns: same compiler, same deadline.
-        self._signals = [(s, [self.engine.compile_pattern(p) for p in s.patterns],
-                          [self.engine.compile_pattern(p) for p in s.unless])
-                         for s in self.lexicon.signals]
+                             model_subtypes=model_subtypes, severity_of=severity_of, allow=allow,
+                             signals=self.lexicon.signals)
 
     def warm_up(self) -> "Checker":
-        """Compile all rule patterns now; construction leaves them to first use."""
+        """Compile all rule and signal patterns now; construction leaves them to first use."""
         self.engine.warm_up()
-        for _, pats, unless in self._signals:
-            for rx in (*pats, *unless):
-                rx.fast()
         return self
 
     @property
@@ -247,19 +242,16 @@ class Checker:
             if utt.speaker == "agent":
                 state.after_agent_turn()
             try:
-                self._apply_signals(state, utt.speaker, run.norm.text, res, deadline)
+                self._apply_signals(state, utt.speaker, run, res)
             except (DeadlineExceeded, TimeoutError):
                 res = res.model_copy(update={"truncated": True})
             results.append(res)
         return ConversationResult(id=conv.id, counterpart=conv.counterpart, channel=conv.channel,
                                   utterances=results, counterparts=counterparts)
 
-    def _apply_signals(self, state: DialogueState, role: str, norm: str, res: CheckResult,
-                       deadline: Deadline) -> None:
-        subtypes = {f.subtype for f in res.findings}
-        for sig, pats, unless in self._signals:
-            if _signal_hit(sig, pats, unless, role, norm, subtypes, deadline):
-                state.apply(sig)
+    def _apply_signals(self, state: DialogueState, role: str, run: Run, res: CheckResult) -> None:
+        for sig in self.engine.signals_hit(run.doc, role, {f.subtype for f in res.findings}):
+            state.apply(sig)
 
     def context_after(self, turns: Iterable[Mapping[str, str]], counterpart: Counterpart = "unknown"
                       ) -> tuple[Counterpart, frozenset[str]]:
@@ -272,16 +264,13 @@ class Checker:
             res, run = self._check(t["text"], role, state.counterpart, "call", state.active(), deadline)
             if role == "agent":
                 state.after_agent_turn()
-            self._apply_signals(state, role, run.norm.text, res, deadline)
+            self._apply_signals(state, role, run, res)
         return state.counterpart, state.active()
 
     def signal_fires(self, signal: Signal, text: str, role: Role = "customer") -> bool:
         """Whether one signal fires on one turn (the lexicon tests use it)."""
-        deadline = Deadline(self.deadline_s)
-        res, run = self._check(text, role, "unknown", "call", frozenset(), deadline)
-        subtypes = {f.subtype for f in res.findings}
-        return any(_signal_hit(sig, pats, unless, role, run.norm.text, subtypes, deadline)
-                   for sig, pats, unless in self._signals if sig.id == signal.id)
+        res, run = self._check(text, role, "unknown", "call", frozenset(), Deadline(self.deadline_s))
+        return any(s.id == signal.id for s in self.engine.signals_hit(run.doc, role, {f.subtype for f in res.findings}))
 
 
 def _load_model(model: Any, thresholds: Mapping[str, float] | None) -> "ModelDetector | None":
@@ -315,12 +304,3 @@ def validation_summary(exc: ValidationError, limit: int = 5) -> str:
     more = len(exc.errors()) - limit
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
-
-def _signal_hit(sig: Signal, pats: list, unless: list, role: str, norm: str, subtypes: set[str],
-                deadline: Deadline) -> bool:
-    if role not in sig.roles:
-        return False
-    if subtypes.intersection(sig.from_subtypes):
-        return True
-    return (any(p.search(norm, deadline) for p in pats)
-            and not any(u.search(norm, deadline) for u in unless))

@@ -1,15 +1,21 @@
-"""Loading lexicon files: word classes, rules and conversation signals.
+"""Loading lexicon files: word classes, guards, rules and conversation signals.
 
 A lexicon directory holds TOML files. Each file may define
 
 * ``[classes]``: reusable word classes (``family = ["爸爸", "妈妈", ...]``);
   a class may include another as ``"{other}"``;
+* ``[guards]``: named regexes many rules share (``unless = ["{lawful_notice}"]``);
 * ``[[rule]]``: rules (see :class:`tonecheck.rules.Rule`);
 * ``[[signal]]``: dialogue cues that change the conversation context
   (see :class:`tonecheck.context.Signal`).
 
 ``{name}`` inside a term expands to every word of the class; inside a regex
-it becomes a non-capturing alternation. Errors name the file and rule id.
+it becomes a non-capturing alternation of the class's words, a guard's regex,
+or one of the engine's macros (``{in_sentence}``, ``{in_clause}``: a character
+that stays inside the same sentence / clause). Classes, guards and macros
+share one namespace. The engine's language knowledge (negators, reported
+speech, relay prepositions…) lives in ``language.toml`` as classes and guards,
+loaded with every lexicon set. Errors name the file and rule id.
 """
 from __future__ import annotations
 
@@ -24,6 +30,7 @@ import regex
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .context import Signal
+from .engine.segment import MACROS
 from .normalize import fold_char
 from .regex_safety import catastrophic
 from .models import Severity
@@ -31,6 +38,8 @@ from .rules import KNOWN_SUBTYPES, Rule
 
 CLASS_REF = regex.compile(r"\{([a-z_][a-z0-9_]*)\}")
 MAX_EXPANSION = 20000
+# The engine's own language knowledge: loaded with every lexicon set, bundled or not.
+LANGUAGE_FILE = "language.toml"
 
 
 class LexiconError(ValueError):
@@ -62,6 +71,15 @@ class Lexicon:
     signals: tuple[Signal, ...]
     sources: dict[str, str] = field(default_factory=dict)  # rule id -> file
     subtypes: dict[str, SubtypeInfo] = field(default_factory=dict)  # [subtype."x.y"] tables
+    guards: dict[str, str] = field(default_factory=dict)  # guard name -> regex as written
+    origins: dict[str, str] = field(default_factory=dict)  # class or guard name -> file
+
+    def expand(self, pattern: str) -> str:
+        """A pattern with every class, guard and macro it names written out (what the engine compiles)."""
+        return expand_regex(pattern, self.classes, self.guards)
+
+    def expand_terms(self, terms: Iterable[str]) -> list[str]:
+        return expand_terms(terms, self.classes)
 
 
 def bundled_dir() -> Path:
@@ -79,8 +97,10 @@ def fold(term: str) -> str:
 
 
 def load_lexicons(dirs: Iterable[Path | str] = (), *, include_bundled: bool = True) -> Lexicon:
-    paths: list[Path] = []
-    all_dirs = ([bundled_dir()] if include_bundled else []) + [Path(d) for d in dirs]
+    bundled = bundled_dir()
+    language = bundled / LANGUAGE_FILE
+    paths: list[Path] = [language] if language.is_file() else []
+    all_dirs = ([bundled] if include_bundled else []) + [Path(d) for d in dirs]
     for d in all_dirs:
         if d.is_file():
             paths.append(d)
@@ -88,15 +108,16 @@ def load_lexicons(dirs: Iterable[Path | str] = (), *, include_bundled: bool = Tr
             paths.extend(sorted(d.glob("*.toml")))
         else:
             raise LexiconError(f"{d}: lexicon directory not found")
-    bundled = bundled_dir()
+    paths = list(dict.fromkeys(paths))  # the language file once, even when its directory is listed
     raw_classes: dict[str, list[str]] = {}
     class_src: dict[str, Path] = {}
+    guards: dict[str, str] = {}
     raw_rules: list[tuple[Path, dict]] = []
     subtypes: dict[str, SubtypeInfo] = {}
     raw_signals: list[tuple[Path, dict]] = []
     for p in paths:
         data = read_toml(p, LexiconError)
-        unknown = set(data) - {"classes", "rule", "signal", "meta", "subtype"}
+        unknown = set(data) - {"classes", "guards", "rule", "signal", "meta", "subtype"}
         if unknown:
             raise LexiconError(f"{p}: unknown top-level key(s): {', '.join(sorted(unknown))}")
         if not isinstance(data.get("classes", {}), dict):
@@ -111,7 +132,22 @@ def load_lexicons(dirs: Iterable[Path | str] = (), *, include_bundled: bool = Tr
                 raise LexiconError(f"{p}: class {name!r} must be a list of strings")
             if name in raw_classes:
                 raise LexiconError(f"{p}: class {name!r} already defined in {class_src[name]}")
+            if name in MACROS:
+                raise LexiconError(f"{p}: class {name!r}: the name is the engine's macro {{{name}}}")
             raw_classes[name] = words
+            class_src[name] = p
+        if not isinstance(data.get("guards", {}), dict):
+            raise LexiconError(f"{p}: 'guards' must be a table ([guards] with name = 'regex')")
+        for name, rx in data.get("guards", {}).items():
+            if not CLASS_REF.fullmatch("{" + name + "}"):
+                raise LexiconError(f"{p}: guard name {name!r} must be lower_snake_case")
+            if not isinstance(rx, str) or not rx:
+                raise LexiconError(f"{p}: guard {name!r} must be a non-empty regex string")
+            if name in MACROS:
+                raise LexiconError(f"{p}: guard {name!r}: the name is the engine's macro {{{name}}}")
+            if name in class_src:
+                raise LexiconError(f"{p}: guard {name!r}: a class of that name is defined in {class_src[name]}")
+            guards[name] = rx
             class_src[name] = p
         if not isinstance(data.get("subtype", {}), dict):
             raise LexiconError(f"{p}: 'subtype' must be a table ([subtype.\"threat.violence\"])")
@@ -125,10 +161,18 @@ def load_lexicons(dirs: Iterable[Path | str] = (), *, include_bundled: bool = Tr
         raw_rules.extend((p, r) for r in data.get("rule", []))
         raw_signals.extend((p, s) for s in data.get("signal", []))
 
+    clash = next((n for n in raw_classes if n in guards), None)
+    if clash is not None:
+        raise LexiconError(f"{class_src[clash]}: {clash!r} is both a class and a guard")
     try:
         classes = _resolve_classes(raw_classes)
     except _ClassError as exc:
         raise LexiconError(f"{class_src[exc.name]}: {exc}") from None
+    for name, rx in guards.items():
+        try:
+            check_patterns([rx], classes, syntax=class_src[name].parent != bundled, guards=guards)
+        except LexiconError as exc:
+            raise LexiconError(f"{class_src[name]}: guard {name}: {exc}") from None
     rules: list[Rule] = []
     sources: dict[str, str] = {}
     for p, r in raw_rules:
@@ -142,7 +186,7 @@ def load_lexicons(dirs: Iterable[Path | str] = (), *, include_bundled: bool = Tr
         try:
             # The bundled lexicons' patterns are compiled in full by the test suite;
             # re-checking their syntax here would cost a third of start-up.
-            _check_refs(rule, classes, syntax=p.parent != bundled)
+            _check_refs(rule, classes, guards, syntax=p.parent != bundled)
         except LexiconError as exc:
             raise LexiconError(f"{p}: rule {rule.id}: {exc}") from None
         rules.append(rule)
@@ -151,13 +195,14 @@ def load_lexicons(dirs: Iterable[Path | str] = (), *, include_bundled: bool = Tr
     for p, s in raw_signals:
         try:
             sig = Signal.model_validate(s)
-            check_patterns(sig.patterns + sig.unless, classes, syntax=p.parent != bundled)
+            check_patterns(sig.patterns + sig.unless, classes, syntax=p.parent != bundled, guards=guards)
         except ValidationError as exc:
             raise LexiconError(f"{p}: signal {s.get('id', '?')}: {_first_error(exc)}") from None
         except LexiconError as exc:
             raise LexiconError(f"{p}: signal {sig.id}: {exc}") from None
         signals.append(sig)
-    return Lexicon(tuple(rules), classes, tuple(signals), sources, subtypes)
+    origins = {n: str(f) for n, f in class_src.items()}
+    return Lexicon(tuple(rules), classes, tuple(signals), sources, subtypes, guards, origins)
 
 
 def _first_error(exc: ValidationError) -> str:
@@ -208,12 +253,26 @@ def expand_terms(terms: Iterable[str], classes: dict[str, tuple[str, ...]]) -> l
     return list(dict.fromkeys(x for x in out if x))
 
 
-def expand_regex(pattern: str, classes: dict[str, tuple[str, ...]]) -> str:
-    def sub(m: regex.Match) -> str:
-        words = sorted(_lookup(m.group(1), classes), key=len, reverse=True)
-        return "(?:" + "|".join(regex.escape(w) for w in words) + ")"
+def expand_regex(pattern: str, classes: dict[str, tuple[str, ...]], guards: dict[str, str] | None = None) -> str:
+    """``{name}`` references written out: a class as an alternation of its words (longest first),
+    a guard as its own regex (itself expanded), a macro as its character class."""
+    guards = guards or {}
 
-    return CLASS_REF.sub(sub, pattern)
+    def expand(p: str, stack: tuple[str, ...]) -> str:
+        def sub(m: regex.Match) -> str:
+            name = m.group(1)
+            if name in MACROS:
+                return MACROS[name]
+            if name in guards:
+                if name in stack:
+                    raise LexiconError(f"guard {{{name}}} includes itself ({' -> '.join(stack + (name,))})")
+                return "(?:" + expand(guards[name], stack + (name,)) + ")"
+            words = sorted(_lookup(name, classes), key=len, reverse=True)
+            return "(?:" + "|".join(regex.escape(w) for w in words) + ")"
+
+        return CLASS_REF.sub(sub, p)
+
+    return expand(pattern, ())
 
 
 def _lookup(name: str, classes: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
@@ -222,31 +281,40 @@ def _lookup(name: str, classes: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
     return classes[name]
 
 
-def _check_refs(rule: Rule, classes: dict[str, tuple[str, ...]], syntax: bool = True) -> None:
-    for t in rule.terms + rule.anchors + rule.exceptions + [x for el in rule.sequence for x in el]:
+def _check_refs(rule: Rule, classes: dict[str, tuple[str, ...]], guards: dict[str, str], syntax: bool = True) -> None:
+    for t in rule.anchors + rule.exceptions + [x for el in rule.sequence for x in el]:
         expand_terms([t], classes)
-    check_patterns(rule.patterns + rule.unless + rule.requires + rule.context_cue, classes, syntax)
+    for c in rule.constructions:
+        try:
+            expand_terms(c.terms, classes)
+            check_patterns([c.pattern] if c.pattern else [], classes, syntax, guards)
+        except LexiconError as exc:
+            raise LexiconError(f"construction {c.name}: {exc}") from None
+    check_patterns(rule.unless + rule.requires + rule.context_cue, classes, syntax, guards)
 
 
-def check_patterns(patterns: Iterable[str], classes: dict[str, tuple[str, ...]], syntax: bool = True) -> None:
-    """Every class a pattern names exists; with ``syntax``, it compiles and cannot backtrack catastrophically.
+def check_patterns(patterns: Iterable[str], classes: dict[str, tuple[str, ...]], syntax: bool = True,
+                   guards: dict[str, str] | None = None) -> None:
+    """Every name a pattern uses exists; with ``syntax``, it compiles and cannot backtrack catastrophically.
 
     The bundled lexicons skip the syntax part at start-up (the test suite
     compiles and checks every bundled pattern); team lexicons always get it.
     """
+    guards = guards or {}
     for p in patterns:
         for name in CLASS_REF.findall(p):
-            _lookup(name, classes)
+            if name not in MACROS and name not in guards:
+                _lookup(name, classes)
         if not syntax:
             continue
         try:
             # Syntax check with each class as a one-word stand-in: compiling the
             # full alternations here would double start-up time; the engine
             # compiles the real pattern when it first needs it.
-            regex.compile(CLASS_REF.sub("(?:x)", p))
+            regex.compile(expand_regex(p, {n: ("x",) for n in classes}, guards))
         except (regex.error, RecursionError, OverflowError) as exc:
             raise LexiconError(f"bad regex {p!r}: {exc}") from None
-        why = catastrophic(expand_regex(p, classes))
+        why = catastrophic(expand_regex(p, classes, guards))
         if why:
             raise LexiconError(f"regex {p!r} can backtrack catastrophically: {why}")
 

@@ -62,6 +62,9 @@ class Finding(BaseModel):
     auto_apply: bool = Field(default=False, description="Safe to apply without human review")
     explanation: str = Field(default="", description="Why the rule fired: cue and context")
     source: str = Field(default="", description="Regulation or policy clause the rule enforces")
+    construction: str = Field(default="", description="The rule's named construction that matched, e.g. "
+                              "harm_verb_target (a merged finding keeps its leading rule's; empty for the "
+                              "trained model's findings)")
 
     @property
     def is_violation(self) -> bool:
