@@ -19,8 +19,9 @@ binary character n-gram features (see tonecheck.model.features). Scores are
 calibrated with Platt scaling fitted on out-of-fold predictions (folds
 grouped by author, so no author is scored by a model that saw their rows),
 and each category's threshold is chosen on those predictions: the lowest
-that keeps precision at or above --precision (default 0.9) and the false-alarm
-rate on clean rows at or below --max-fpr. Seeds and orders are fixed: the
+at which what the model adds to the rules keeps precision at or above
+--precision (default 0.8) and adds at most --max-fpr (default 0.2 %) false
+alarms on clean rows. Seeds and orders are fixed: the
 same corpus gives the same weights.
 """
 from __future__ import annotations
