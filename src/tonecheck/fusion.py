@@ -11,6 +11,7 @@ only when that subtype's own probability clears the subtype threshold.
 """
 from __future__ import annotations
 
+from bisect import bisect_left
 from typing import Callable, Iterable
 
 from . import pii
@@ -31,6 +32,11 @@ def model_findings(model: ModelDetector, norm: Normalized, sentences: list[tuple
     if not hits:
         return rule_findings
     out = list(rule_findings)
+    # Rule findings by start, to find those in a sentence without scanning them all per hit
+    # (a long unpunctuated turn has hundreds of sentences and findings).
+    order = sorted((f.start, i) for i, f in enumerate(out) if not f.rule_id.startswith("MDL-"))
+    starts = [st for st, _ in order]
+    longest = max((out[i].end - out[i].start for _, i in order), default=0)
     for h in hits:
         if h.subtype not in allowed:
             continue
@@ -38,7 +44,8 @@ def model_findings(model: ModelDetector, norm: Normalized, sentences: list[tuple
         if e <= s:
             continue
         os_, oe = norm.span(s, e)
-        same_sentence = [i for i, f in enumerate(out) if f.start < oe and os_ < f.end and not f.rule_id.startswith("MDL-")]
+        lo, hi = bisect_left(starts, os_ - longest), bisect_left(starts, oe)
+        same_sentence = sorted(i for _, i in order[lo:hi] if out[i].end > os_)
         agree = [i for i in same_sentence if out[i].subtype == h.subtype]
         if agree:
             for i in agree:
