@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -41,15 +42,18 @@ def cases(checker, paths: list[str]) -> list[tuple]:
                 res = checker.check_conversation({k: v for k, v in r.items() if k != "labels"})
                 for u, ur, cp in zip(r["utterances"], res.utterances, res.counterparts):
                     out.append((set(u.get("labels", [])), {f.subtype for f in ur.findings}, ur,
-                                u["speaker"] if u["speaker"] in ("agent", "customer") else ur.role, cp, r.get("channel", "call")))
+                                u["speaker"] if u["speaker"] in ("agent", "customer") else ur.role, cp, r.get("channel", "call"),
+                                u.get("note", "")))
             else:
                 role, cp, ch = r.get("role", "agent"), r.get("counterpart", "unknown"), r.get("channel", "call")
                 res = checker.check(r["text"], role=role, counterpart=cp, channel=ch)
-                out.append((set(r.get("labels", [])), {f.subtype for f in res.findings}, res, role, cp, ch))
+                out.append((set(r.get("labels", [])), {f.subtype for f in res.findings}, res, role, cp, ch, r.get("note", "")))
     return out
 
 
-def metrics(checker, cs: list[tuple]) -> dict:
+def metrics(checker, cs: list[tuple], clean_note: str | None = None) -> dict:
+    """``clean_note``: a regex over the rows' ``note``; adds the false-alarm rate on the clean agent
+    turns whose note matches (e.g. lawful firm statements), the subset the issue targets separately."""
     cats = lambda subs: {s.split(".")[0] for s in subs}  # noqa: E731
     per = {}
     for c in CATEGORIES:
@@ -69,21 +73,26 @@ def metrics(checker, cs: list[tuple]) -> dict:
                 total += 1
                 hits += s in p
     rw_total = rw_ok = 0
-    for g, p, res, role, cp, ch in cs:
+    for g, p, res, role, cp, ch, _note in cs:
         if role != "agent" or not (cats(p) & set(VIOLATIONS)):
             continue
         rw_total += 1
         again = checker.check(res.rewrite, role=role, counterpart=cp, channel=ch)
         rw_ok += not (cats({f.subtype for f in again.findings}) & set(VIOLATIONS))
-    return {"cases": len(cs), "per_category": per,
+    extra = {}
+    if clean_note:
+        sub = [x for x in clean if re.search(clean_note, x[6])]
+        extra = {"clean_note": clean_note, "clean_note_cases": len(sub),
+                 "clean_note_false_alarms": sum(1 for x in sub if cats(x[1]) & set(VIOLATIONS))}
+    return {**extra, "cases": len(cs), "per_category": per,
             "macro_f1": round(sum(per[c]["f1"] for c in MISSION) / len(MISSION), 3),
             "clean_false_alarm_rate": round(fa / len(clean), 4) if clean else None, "clean_cases": len(clean),
             "subtype_accuracy": round(hits / total, 3) if total else None,
             "rewrite_clean_rate": round(rw_ok / rw_total, 3) if rw_total else None}
 
 
-def evaluate(checker, paths: list[str]) -> dict:
-    return metrics(checker, cases(checker, paths))
+def evaluate(checker, paths: list[str], clean_note: str | None = None) -> dict:
+    return metrics(checker, cases(checker, paths), clean_note)
 
 
 def main(argv=None) -> int:
@@ -91,17 +100,20 @@ def main(argv=None) -> int:
     ap.add_argument("paths", nargs="+")
     ap.add_argument("--no-model", action="store_true")
     ap.add_argument("--json")
+    ap.add_argument("--clean-note", metavar="REGEX",
+                    help="also report false alarms on clean agent turns whose note matches REGEX")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     import tonecheck
 
     checker = tonecheck.Checker(model=not args.no_model)
-    m = evaluate(checker, args.paths)
+    m = evaluate(checker, args.paths, args.clean_note)
     print(f"{'category':10} {'P':>6} {'R':>6} {'F1':>6} {'n':>5}")
     for c, d in m["per_category"].items():
         print(f"{c:10} {d['precision']:6.3f} {d['recall']:6.3f} {d['f1']:6.3f} {d['support']:5d}")
-    for k in ("macro_f1", "clean_false_alarm_rate", "clean_cases", "subtype_accuracy", "rewrite_clean_rate", "cases"):
-        print(f"{k}: {m[k]}")
+    for k in ("clean_note_cases", "clean_note_false_alarms", "macro_f1", "clean_false_alarm_rate", "clean_cases", "subtype_accuracy", "rewrite_clean_rate", "cases"):
+        if k in m:
+            print(f"{k}: {m[k]}")
     if args.json:
         Path(args.json).write_text(json.dumps(m, ensure_ascii=False, indent=2), encoding="utf-8")
     return 0

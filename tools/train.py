@@ -9,8 +9,9 @@ Usage:
 
 Every row of the corpus becomes one training example per sentence (the
 engine's own sentences of the normalised text). A sentence carries a label
-when the row's evidence for that label lies in it; a label without evidence
-in a multi-sentence row trains on the whole row instead. Rows with context
+when the row's evidence for that label lies in it; a multi-sentence row with
+a label that has no evidence trains once, as a whole, with all its labels (its
+sentences would otherwise train as clean for that label). Rows with context
 get the dialogue flags the library itself derives from those turns.
 
 One logistic regression per output (agent side: the five violation
@@ -19,8 +20,9 @@ binary character n-gram features (see tonecheck.model.features). Scores are
 calibrated with Platt scaling fitted on out-of-fold predictions (folds
 grouped by author, so no author is scored by a model that saw their rows),
 and each category's threshold is chosen on those predictions: the lowest
-that keeps precision at or above --precision (default 0.9) and the false-alarm
-rate on clean rows at or below --max-fpr. Seeds and orders are fixed: the
+at which what the model adds to the rules keeps precision at or above
+--precision (default 0.8) and adds at most --max-fpr (default 0.2 %) false
+alarms on clean rows. Seeds and orders are fixed: the
 same corpus gives the same weights.
 """
 from __future__ import annotations
@@ -111,10 +113,13 @@ def examples(rows: list[dict], checker) -> list[dict]:
             else:
                 whole.add(lab)
         base = {"role": role, "counterpart": cp, "channel": ch, "flags": flags, "author": r["author"], "row": r["id"]}
+        if whole:
+            # A label we cannot place in one sentence: its sentences would train as clean for it,
+            # so the row trains once, as a whole, with all its labels.
+            out.append({**base, "text": norm.text, "labels": set(labels), "whole": True})
+            continue
         for (a, b), labs in zip(sents, per):
             out.append({**base, "text": norm.text[a:b], "labels": labs, "whole": False})
-        if whole:
-            out.append({**base, "text": norm.text, "labels": whole, "whole": True})
     return out
 
 

@@ -4,7 +4,8 @@
 Usage: python3 corpus/tools/build.py [--allow-unlabelled]
 
 A row's final labels are the author's when the second pass agreed, else the
-adjudicator's decision. Evidence spans are kept for the labels that survive.
+adjudicator's decision. Blind sets folded in after their first-contact scoring
+(corpus/folded/, see fold_blind.py) keep their author's labels. Evidence spans are kept for the labels that survive.
 Rows without a second-pass answer stop the build (unless --allow-unlabelled,
 for development, which keeps the author's labels and marks them so).
 Prints the corpus figures the README quotes.
@@ -22,6 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from validate_rows import AGENT, RISK  # noqa: E402
 
 DATE = "2026-12-07"
+DATE_FOLDED = "2026-12-07"  # blind6-8, folded in after first contact
 
 
 def _read(pattern: str) -> dict[str, dict]:
@@ -63,6 +65,21 @@ def main(argv: list[str]) -> int:
         row = {"id": rid, "text": r["text"], "role": r["role"], "counterpart": r["counterpart"], "channel": r["channel"],
                "labels": final, "evidence": ev, "register": r["register"], "author": author,
                "brief": f"corpus/briefs/{author}.md", "date": DATE, "set": "corpus-v1", "labels_from": how}
+        if r.get("context"):
+            row["context"] = r["context"]
+        rows.append(row)
+    # Blind sets folded in after their first-contact scoring (corpus/tools/fold_blind.py): one
+    # author's labels, no second pass; the set's README is the brief.
+    folded = _read("folded/*.jsonl")
+    for rid in sorted(folded):
+        r = folded[rid]
+        author = rid.split("-")[0]
+        set_name = "blind" + author.removeprefix("b")
+        src["blind set author"] += 1
+        row = {"id": rid, "text": r["text"], "role": r["role"], "counterpart": r["counterpart"], "channel": r["channel"],
+               "labels": sorted(r["labels"]), "evidence": {}, "register": r["register"], "author": author,
+               "brief": f"tests/{set_name}/README.md", "date": DATE_FOLDED, "set": set_name,
+               "labels_from": "blind set author"}
         if r.get("context"):
             row["context"] = r["context"]
         rows.append(row)

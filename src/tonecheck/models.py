@@ -95,7 +95,7 @@ class Utterance(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     speaker: Role
-    text: str
+    text: str = Field(strict=True)  # bytes are not text: the caller decodes, so no encoding is guessed here
     start: float | None = None
     end: float | None = None
 
