@@ -110,6 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
     rt.add_argument("dirs", nargs="*", metavar="DIR",
                     help="lexicon directories (default: the config's lexicons, else the bundled ones)")
     rt.set_defaults(func=cmd_rules_test)
+    rn = rsub.add_parser("lint", help="check lexicon files for what a reviewer would catch (docs/lexicon-format.md)")
+    rn.add_argument("dirs", nargs="*", metavar="DIR", help="lexicon directories (default: the bundled ones)")
+    rn.add_argument("--strict", action="store_true", help="warnings (long patterns) fail too")
+    rn.set_defaults(func=cmd_rules_lint)
     for sp in (rl, rs, rt):
         _config_args(sp)
 
@@ -302,6 +306,20 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
         print(f"FAIL {line}")
     print(f"{len(own)} rules checked, {len(failures)} failed")
     return EXIT_VIOLATION if failures else EXIT_OK
+
+
+def cmd_rules_lint(args: argparse.Namespace) -> int:
+    from .lint import lint
+
+    for d in args.dirs:
+        if not Path(d).is_dir():
+            raise CliError(f"{d}: not a directory")
+    problems = lint(args.dirs)
+    for p in problems:
+        print(("warning " if p.warning else "error ") + str(p))
+    errors = [p for p in problems if not p.warning or args.strict]
+    print(f"{len(problems) - len(errors)} warnings, {len(errors)} errors")
+    return EXIT_VIOLATION if errors else EXIT_OK
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
