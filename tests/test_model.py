@@ -59,3 +59,15 @@ def test_weights_are_small_and_carry_their_provenance():
     assert MODEL.path.stat().st_size <= 20 * 1024 * 1024
     assert {"version", "corpus_sha256_16", "thresholds"} <= set(w.meta)
     assert np.isfinite(w.W).all()
+
+
+def test_model_identifier_exposure_needs_an_identifier_in_the_sentence():
+    """Masked or partial numbers are the lawful way to verify: the model may not call them exposure."""
+    from tonecheck.engine.model import _SHOWS_IDENTIFIER
+
+    for text in ["请核对一下您尾号6071的银行卡", "身份证后四位是3X27对吗", "手机号139****0452是您本人吗"]:
+        assert not _SHOWS_IDENTIFIER.search(normalize(text).text), text
+        assert not any(f.rule_id == "MDL-PRIVACY" and f.subtype == "privacy.pii_exposure"
+                       for f in CHECKER.check(text).findings), text
+    for text in ["他的卡号是6217003810027716", "她住在滨江路88号3单元", "我查到你的香港身份证是Z683920(4)"]:
+        assert _SHOWS_IDENTIFIER.search(normalize(text).text), text

@@ -30,6 +30,16 @@ if TYPE_CHECKING:
     from ..model.detector import ModelDetector, ModelHit
 
 
+# What a sentence must show before the model may call it an identifier exposure: an unmasked run
+# of seven or more digits, an e-mail, a Hong Kong ID (K123456(7)), a plate, or a place word of an
+# address, school or workplace. Without one (尾号1234 / 身份证后四位 / 138****5678) the model's
+# pii_exposure is a false alarm the rules already judged (measured on the first-contact sets).
+_SHOWS_IDENTIFIER = re.compile(
+    r"(?<![*x×])\d{7,}(?![*x×])|@[a-z0-9-]+\.|(?<![a-z])[a-z]{1,2}\d{6}\(?[0-9a]\)?"
+    r"|[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼][a-z][a-z0-9]{5}"
+    r"|路|街|巷|弄|号楼|小区|单元|栋|幢|室|村|镇|乡|区|县|学校|小学|中学|幼儿园|班|公司|单位|厂|医院")
+
+
 class TrainedDetector:
     """:class:`tonecheck.model.detector.ModelDetector` behind the engine's detector interface."""
 
