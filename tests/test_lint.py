@@ -93,3 +93,11 @@ def test_bundled_lexicons_carry_no_new_debt():
     assert not errors, [str(p) for p in lint() if p.code in errors][:10]
     over = {c: (got[c], BASELINE[c]) for c in BASELINE if got[c] > BASELINE[c]}
     assert not over, f"lint debt grew (now, baseline): {over}"
+
+
+def test_rules_test_checks_a_constructions_expected_span(tmp_path, capsys):
+    good = team(tmp_path, fire='{ text = "钱转到我的支付宝就行", hit = "转到我的支付宝" }')
+    assert main(["rules", "test", str(good)]) == 0
+    bad = team(tmp_path, fire='{ text = "钱转到我的支付宝就行", hit = "支付宝就行" }')
+    assert main(["rules", "test", str(bad)]) == 1
+    assert "to_personal_account: on '钱转到我的支付宝就行' should report '支付宝就行'" in capsys.readouterr().out
