@@ -24,7 +24,8 @@ def explain(checker: Checker, text: str, *, role: str = "agent", counterpart: st
     out = [f"文本：{shown.text}", f"角色 {role} · 听话人 {counterpart} · 渠道 {channel}", "", "规则："]
     rule_findings = [f for f in shown.findings if not f.rule_id.startswith("MDL-")]
     for f in rule_findings:
-        out.append(f"  {f.rule_id} {f.subtype}（{names.get(f.subtype, '')}）[{f.start},{f.end})「{f.text}」 置信度 {f.confidence:.2f}")
+        con = f" / {f.construction}" if f.construction else ""
+        out.append(f"  {f.rule_id}{con} {f.subtype}（{names.get(f.subtype, '')}）[{f.start},{f.end})「{f.text}」 置信度 {f.confidence:.2f}")
         out.append(f"      {f.explanation}")
     if not rule_findings:
         out.append("  （无规则命中）")
