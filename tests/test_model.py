@@ -65,7 +65,8 @@ def test_model_identifier_exposure_needs_an_identifier_in_the_sentence():
     """Masked or partial numbers are the lawful way to verify: the model may not call them exposure."""
     from tonecheck.engine.model import _SHOWS_IDENTIFIER
 
-    for text in ["请核对一下您尾号6071的银行卡", "身份证后四位是3X27对吗", "手机号139****0452是您本人吗"]:
+    for text in ["请核对一下您尾号6071的银行卡", "身份证后四位是3X27对吗", "手机号139****0452是您本人吗",
+                 "核对一下，您卡号6217 **** **** 0457，这张卡还欠一期"]:  # the ungated model flags this one
         assert not _SHOWS_IDENTIFIER.search(normalize(text).text), text
         assert not any(f.rule_id == "MDL-PRIVACY" and f.subtype == "privacy.pii_exposure"
                        for f in CHECKER.check(text).findings), text

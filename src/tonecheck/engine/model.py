@@ -13,6 +13,7 @@ The model itself (features, weights, calibration) is :mod:`tonecheck.model`.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from typing import TYPE_CHECKING, Callable
 
 from .. import pii
@@ -64,15 +65,22 @@ class TrainedDetector:
             return hits, False
         out = list(hits)
         changed = False
+        # Rule hits by start, to find those in a sentence without scanning them all per model hit
+        # (a long unpunctuated turn has hundreds of sentences and findings).
+        order = sorted((x.finding.start, i) for i, x in enumerate(out) if not x.finding.rule_id.startswith("MDL-"))
+        starts = [st for st, _ in order]
+        longest = max((out[i].finding.end - out[i].finding.start for _, i in order), default=0)
         for h in found:
             if h.subtype not in self.allowed:
                 continue
             s, e = _trim(seen.text, h.start, h.end)
             if e <= s:
                 continue
+            if h.subtype == "privacy.pii_exposure" and not _SHOWS_IDENTIFIER.search(seen.text, s, e):
+                continue
             os_, oe = seen.span(s, e)
-            same_sentence = [i for i, x in enumerate(out) if x.finding.start < oe and os_ < x.finding.end
-                             and not x.finding.rule_id.startswith("MDL-")]
+            lo, hi = bisect_left(starts, os_ - longest), bisect_left(starts, oe)
+            same_sentence = sorted(i for _, i in order[lo:hi] if out[i].finding.end > os_)
             agree = [i for i in same_sentence if out[i].finding.subtype == h.subtype]
             if agree:
                 for i in agree:
