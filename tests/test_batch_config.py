@@ -156,7 +156,7 @@ def test_example_config_and_readme_config_are_valid():
     import tomllib
 
     readme = (root / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### Configuration", 1)[1]
+    section = re.split(r"^#+ Configuration$", readme, maxsplit=1, flags=re.M)[1]
     block = re.search(r"```toml\n(.*?)```", section, re.S).group(1)
     data = tomllib.loads(block)
     data.pop("lexicons")                 # relative to a team's directory
