@@ -12,7 +12,7 @@ from tonecheck.cli import main
 from tonecheck.lint import lint
 
 # Bundled debt still open (docs/lexicon-format.md, "Lint debt"): lower these as it is paid; never raise them.
-BASELINE = {"uncovered": 137, "dead-pattern": 115, "long-pattern": 188}
+BASELINE = {"uncovered": 137, "dead-pattern": 115, "long-pattern": 185}
 
 RULE = """
 [[rule]]
