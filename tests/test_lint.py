@@ -12,7 +12,7 @@ from tonecheck.cli import main
 from tonecheck.lint import lint
 
 # Bundled debt still open (docs/lexicon-format.md, "Lint debt"): lower these as it is paid; never raise them.
-BASELINE = {"uncovered": 198, "dead-pattern": 159, "long-pattern": 201}
+BASELINE = {"uncovered": 198, "dead-pattern": 159, "long-pattern": 198}
 
 RULE = """
 [[rule]]
