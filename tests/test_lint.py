@@ -12,7 +12,7 @@ from tonecheck.cli import main
 from tonecheck.lint import lint
 
 # Bundled debt still open (docs/lexicon-format.md, "Lint debt"): lower these as it is paid; never raise them.
-BASELINE = {"uncovered": 168, "dead-pattern": 80, "long-pattern": 193}
+BASELINE = {"uncovered": 1, "dead-pattern": 0, "long-pattern": 174}
 
 RULE = """
 [[rule]]
