@@ -75,3 +75,23 @@ def test_no_rewrite_invents_or_leaks_facts():
 ])
 def test_known_cases(text, cp, forbidden):
     assert forbidden not in tonecheck.check(text, counterpart=cp).rewrite
+
+
+@pytest.mark.parametrize("text, amount", [
+    ("你一个月才挣四千块，还好意思说手头紧？", "四千块"),     # income
+    ("转了八十块过来，真给我们面子啊", "八十块"),             # a payment
+    ("你车门修一下也得好几千，自己掂量", "好几千"),           # a repair bill
+])
+def test_an_amount_not_said_of_the_debt_is_never_stated_as_the_debt(text, amount):
+    from tonecheck.rewrite import debt_amounts_in
+
+    assert debt_amounts_in(text) == []
+    res = tonecheck.Checker(model=False).check(text)
+    assert "欠款" not in res.rewrite or amount.rstrip("块") not in res.rewrite
+
+
+def test_an_amount_said_of_the_debt_is_kept():
+    from tonecheck.rewrite import debt_amounts_in
+
+    assert debt_amounts_in("你欠的三千块拖了半年") == ["三千块"]
+    assert debt_amounts_in("这两万块到底什么时候还？") == ["两万块"]

@@ -35,13 +35,29 @@ def amounts_in(text: str) -> list[str]:
     return [m.group(0) for m in AMOUNT_RE.finditer(text)] if _AMOUNT_HINT.search(text) else []
 
 
+# Words that make an amount the debt's (欠的三千 / 三千块都拖半年 / 这三千什么时候还), looked for
+# shortly before or after it. An amount without one (一个月才挣三千块 / 借我五百) is some other
+# number, and a rewrite that called it the debt would state a fact the speaker never said.
+_DEBT_CUE = re.compile(r"欠|逾期|拖|账单|本金|利息|罚息|违约金|余额|结清|分期|透支|贷|债|应缴|未缴|待缴|最低"
+                       # 还 as repaying, not as "still / also" (还好意思 / 还有)
+                       r"|借|[没未要得归偿快先去时么]还|还(?:款|钱|清|上|完|掉|了|得|这|那|给|不(?![错好如行]))|还(?=[?？。，,!！]|$)")
+_CUE_BEFORE, _CUE_AFTER = 10, 8
+
+
+def debt_amounts_in(text: str) -> list[str]:
+    """The amounts of ``text`` said of the debt (a debt word within a few characters of them)."""
+    return [m.group(0) for m in AMOUNT_RE.finditer(text)
+            if _DEBT_CUE.search(text, max(0, m.start() - _CUE_BEFORE), min(len(text), m.end() + _CUE_AFTER))
+            ] if _AMOUNT_HINT.search(text) else []
+
+
 def dates_in(text: str) -> list[str]:
     return [m.group(0) for m in DATE_RE.finditer(text)] if _DATE_HINT.search(text) else []
 
 
 def extract_facts(text: str, identifier: str | None = None) -> dict[str, str]:
     facts: dict[str, str] = {}
-    if amounts := amounts_in(text):
+    if amounts := debt_amounts_in(text):
         facts["amount"] = amounts[0]
     if dates := dates_in(text):
         facts["date"] = dates[0]
@@ -77,7 +93,7 @@ def keep_facts(replaced: str, suggestion: str, lenders: Iterable[str] = (), hit_
         sig = None
     signature = sig.group(1) if sig and sig.group(1) not in suggestion else ""
     body = replaced[sig.end():] if sig else replaced
-    amounts = [a for a in amounts_in(body) if a not in suggestion] if debt_facts else []
+    amounts = [a for a in debt_amounts_in(body) if a not in suggestion] if debt_facts else []
     dates = [d for d in dates_in(body) if d not in suggestion] if debt_facts else []
     names = [n for n in dict.fromkeys(lenders) if n not in suggestion and n not in signature]
     if not amounts and not dates and not names:
