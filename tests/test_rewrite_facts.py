@@ -95,3 +95,19 @@ def test_an_amount_said_of_the_debt_is_kept():
 
     assert debt_amounts_in("你欠的三千块拖了半年") == ["三千块"]
     assert debt_amounts_in("这两万块到底什么时候还？") == ["两万块"]
+
+
+@pytest.mark.parametrize("left, fragment", [
+    ("说了几遍还是记不住，跟", True),      # the object of 跟 was deleted
+    ("你这个人真是", True),
+    ("的到底还不还", True),
+    ("请您尽快安排还款", False),
+    ("我们跟您确认一下", False),
+])
+def test_what_a_deletion_leaves_is_judged_a_fragment(left, fragment):
+    assert is_fragment(left) is fragment
+
+
+def test_a_deletion_that_strands_a_preposition_falls_back_to_a_whole_sentence():
+    res = tonecheck.Checker(model=False).check("提醒你多少回都记不住，跟猪一样蠢")
+    assert res.findings and not res.rewrite.rstrip("。").endswith("跟")

@@ -110,6 +110,8 @@ def keep_facts(replaced: str, suggestion: str, lenders: Iterable[str] = (), hit_
 # function word that needed what was deleted (的到底还不还 / 了吗 / 把钱…), or says nothing.
 _FRAGMENT_START = re.compile(r"^[的地得了着过吗呢吧啊呀么嘛]|^(?:是|把|被|给|和|跟|就|都|也|还是|而且|并且|所以|但是)(?=[^，,。！？!?]{0,2}[，,。！？!?]|$)")
 _CONTENT = re.compile(r"[\u3400-\u9fffA-Za-z0-9]")
+# …or it ends on a preposition or a word whose object was deleted (…，跟 / 你这脑子像).
+_FRAGMENT_END = re.compile(r"(?:跟|和|与|像|比|给|把|被|对|向|往|从|连|让|叫|就是|是个|真是|简直)$")
 
 
 def is_fragment(sentence: str) -> bool:
@@ -117,7 +119,7 @@ def is_fragment(sentence: str) -> bool:
     t = sentence.strip(" \t，,。.！!？?；;、…~")
     if not t:
         return False  # nothing left at all: the sentence was deleted whole, which is fine
-    return len(_CONTENT.findall(t)) < 2 or bool(_FRAGMENT_START.match(t))
+    return len(_CONTENT.findall(t)) < 2 or bool(_FRAGMENT_START.match(t)) or bool(_FRAGMENT_END.search(t))
 
 
 def render(template: str, facts: dict[str, str]) -> str:
