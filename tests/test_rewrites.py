@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 import tonecheck
-from tonecheck.rewrite import AMOUNT_RE, DATE_RE, apply_fixes, extract_facts, render, resolve_overlaps
+from tonecheck.rewrite import debt_amounts_in, AMOUNT_RE, DATE_RE, apply_fixes, extract_facts, render, resolve_overlaps
 
 CHECKER = tonecheck.default_checker()
 CASES = [(r.id, ex) for r in CHECKER.rules if r.category.value not in ("risk",) for ex in r.examples.fire]
@@ -30,10 +30,13 @@ def test_rewrite_is_changed_clean_and_keeps_facts(rule_id, ex):
     if any(f.subtype == "privacy.third_party_disclosure" for f in res.violations):
         return  # to a third party the debt facts themselves are the violation
     private = [(f.fix_start, f.fix_end) for f in res.violations if f.category == "privacy"]
+    debt = set(debt_amounts_in(ex.text))  # an amount not said of the debt is not kept as the debt's
     for rx in (AMOUNT_RE, DATE_RE):
         for m in rx.finditer(ex.text):
             if any(s <= m.start() < e for s, e in private):
                 continue  # identifiers and addresses are masked, not kept
+            if rx is AMOUNT_RE and m.group(0) not in debt:
+                continue
             assert m.group(0) in res.rewrite, f"fact {m.group(0)!r} lost: {ex.text} -> {res.rewrite}"
 
 

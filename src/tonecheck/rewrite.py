@@ -38,7 +38,7 @@ def amounts_in(text: str) -> list[str]:
 # Words that make an amount the debt's (欠的三千 / 三千块都拖半年 / 这三千什么时候还), looked for
 # shortly before or after it. An amount without one (一个月才挣三千块 / 借我五百) is some other
 # number, and a rewrite that called it the debt would state a fact the speaker never said.
-_DEBT_CUE = re.compile(r"欠|逾期|拖|账单|本金|利息|罚息|违约金|余额|结清|分期|透支|贷|债|应缴|未缴|待缴|最低"
+_DEBT_CUE = re.compile(r"欠|逾期|拖|处理|缴|支付|付清|交(?:钱|上|齐|清)|账单|本金|利息|罚息|违约金|余额|结清|分期|透支|贷|债|应缴|未缴|待缴|最低"
                        # 还 as repaying, not as "still / also" (还好意思 / 还有)
                        r"|借|[没未要得归偿快先去时么]还|还(?:款|钱|清|上|完|掉|了|得|这|那|给|不(?![错好如行]))|还(?=[?？。，,!！]|$)")
 _CUE_BEFORE, _CUE_AFTER = 10, 8
@@ -111,7 +111,8 @@ def keep_facts(replaced: str, suggestion: str, lenders: Iterable[str] = (), hit_
 _FRAGMENT_START = re.compile(r"^[的地得了着过吗呢吧啊呀么嘛]|^(?:是|把|被|给|和|跟|就|都|也|还是|而且|并且|所以|但是)(?=[^，,。！？!?]{0,2}[，,。！？!?]|$)")
 _CONTENT = re.compile(r"[\u3400-\u9fffA-Za-z0-9]")
 # …or it ends on a preposition or a word whose object was deleted (…，跟 / 你这脑子像).
-_FRAGMENT_END = re.compile(r"(?:跟|和|与|像|比|给|把|被|对|向|往|从|连|让|叫|就是|是个|真是|简直)$")
+# A one-character preposition counts only as a clause of its own (核对 / 方向 end in 对 / 向).
+_FRAGMENT_END = re.compile(r"(?:^|[，,、；;\s])(?:跟|和|与|像|比|给|把|被|对|向|往|从|连|让|叫)$|(?:就是|是个|真是|简直)$")
 
 
 def is_fragment(sentence: str) -> bool:
