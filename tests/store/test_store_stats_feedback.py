@@ -109,7 +109,8 @@ def test_feedback_twins_make_rules_test_prove_the_fix(reviewed, tmp_path, monkey
 
     data = tomllib.loads((tmp_path / "team_rules" / "review-feedback.toml").read_text())
     twin = data["rule"][0]
-    assert twin["id"] == "QA-" + h["rule_id"] and twin["examples"]["fire"]
+    fire = twin.get("examples", {}).get("fire") or [e for c in twin.get("construction", []) for e in c.get("fire", [])]
+    assert twin["id"] == "QA-" + h["rule_id"] and fire  # the rule's own fire examples, in its constructions
     assert ("exceptions" in twin) != examples_only
     (tmp_path / "tonecheck.toml").write_text(f'lexicons = ["team_rules"]\ndisable = ["{h["rule_id"]}"]\n')
     rc = main(["rules", "test", "team_rules"])
