@@ -22,6 +22,25 @@ def test_required_literals(pattern, expected):
     assert set(required_literals(pattern)) == expected
 
 
+@pytest.mark.parametrize("pattern, expected", [
+    # a top-level alternation: each branch needs its own literals
+    ("(?:手机|电话)[^,]{0,9}停机|强制停机", [[{"停机"}, {"手机", "电话"}], [{"强制停机"}]]),
+    # inside the hit group, with fixed parts around it that every branch needs
+    ("好(?P<hit>甲乙|丙丁)吗", [[{"甲乙"}, {"好"}, {"吗"}], [{"丙丁"}, {"好"}, {"吗"}]]),
+    ("(?P<w>不错|可以)(?P=w)|666", [[{"不错不错", "可以可以"}], [{"666"}]]),   # a repeated word
+    ("甲乙丙", None),                                                          # no alternation
+    ("甲|[a-z]+", None),                                                       # a branch with no literal
+])
+def test_branch_literals(pattern, expected):
+    from tonecheck.prefilter import branch_literals
+
+    got = branch_literals(pattern)
+    if expected is None:
+        assert got is None
+    else:
+        assert [sorted(map(set, b), key=sorted) for b in got] == [sorted(b, key=sorted) for b in expected]
+
+
 def test_unreadable_pattern_has_no_gate():
     assert required_literals(r"\p{Han}+") is None or all(required_literals(r"\p{Han}+"))
 
@@ -46,8 +65,13 @@ def test_gates_never_reject_a_text_the_pattern_matches():
                 continue
             rx = unit.regex.get()
             for text in texts:
-                if rx.search(text) and any(all(literals[p] not in text for p in g) for g in gates):
+                if not rx.search(text):
+                    continue
+                if any(all(literals[p] not in text for p in g) for g in gates):
                     bad.append(f"{c.rule.id} pattern {k} matches {text!r} but a gate misses it")
+                seen = {p for b in unit.branches for g in b for p in g if literals[p] in text}
+                if unit.branches and not unit.may_match(seen | set().union(*gates)):
+                    bad.append(f"{c.rule.id} {unit.name} matches {text!r} but no branch's gates pass")
     assert not bad, "\n".join(bad[:20])
 
 

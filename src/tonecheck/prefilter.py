@@ -46,6 +46,47 @@ def required_literals(pattern: str) -> list[frozenset[str]] | None:
     return sorted(dict.fromkeys(good), key=_expected_hits)
 
 
+def branch_literals(pattern: str) -> list[list[frozenset[str]]] | None:
+    """Required literal sets of each top-level alternative, or None.
+
+    ``手机…停机|强制停机|停你手机`` requires {手机…} and {停机…} only on its first
+    branch; the sets of the whole pattern (one set covering every branch) let
+    it run on any text with 手机. A match takes one branch whole, so "some
+    branch has all its sets" is a necessary condition too, and a sharper one.
+    Only patterns whose alternation is the top level (possibly inside groups
+    and between fixed parts) have branches; every branch must have a set.
+    """
+    try:
+        items = list(P.parse(_sanitize(pattern)))
+    except Exception:  # noqa: BLE001 - syntax the re parser does not know
+        return None
+    while len(items) == 1 and items[0][0] is C.SUBPATTERN:
+        items = list(items[0][1][-1])
+    at = None
+    for i, (op, av) in enumerate(items):
+        inner = [(op, av)]
+        while len(inner) == 1 and inner[0][0] is C.SUBPATTERN:
+            inner = list(inner[0][1][-1])
+        if len(inner) == 1 and inner[0][0] is C.BRANCH:
+            if at is not None:
+                return None  # two alternations in sequence: their product is not worth it
+            at, alts = i, inner[0][1][1]
+    if at is None:
+        return None
+    common = [s for s in _seq(items[:at]) + _seq(items[at + 1:]) if _good(s)]
+    out = []
+    for alt in alts:
+        sets = [s for s in _seq(list(alt)) if _good(s)] + common
+        if not sets:
+            return None
+        out.append(sorted(dict.fromkeys(sets), key=_expected_hits))
+    return out if len(out) > 1 else None
+
+
+def _good(s: frozenset[str]) -> bool:
+    return bool(s) and len(s) <= MAX_ALTERNATIVES and min(map(len, s)) >= MIN_LEN
+
+
 # Characters frequent enough in collection talk that a gate on them alone
 # lets almost every text through.
 _COMMON = frozenset("我你您他她它的了是在不有这那就还要也都和个们吗吧呢啊说会能到去来让给把被钱款卡天今明")
@@ -138,11 +179,18 @@ def _seq(items: list) -> list[frozenset[str]]:
             out.append(frozenset(x for x in run if not any(y != x and y in x for y in run)))
         run = {""}
 
-    for op, av in items:
+    skip = False
+    for i, (op, av) in enumerate(items):
+        if skip:
+            skip = False
+            continue
         if op is C.LITERAL:
             run = {r + chr(av) for r in run}
             continue
         alts = _alternatives(op, av)
+        if (alts is not None and op is C.SUBPATTERN and i + 1 < len(items)
+                and items[i + 1][0] is C.GROUPREF and items[i + 1][1] == av[0]):
+            alts, skip = {a + a for a in alts}, True  # (?P<w>不错|可以)(?P=w): 不错不错 / 可以可以
         if alts is not None and len(run) * len(alts) <= MAX_PRODUCT:
             run = {r + a for r in run for a in alts}
             continue
@@ -250,6 +298,18 @@ class GateCache:
                 self._loaded = {}
         return self._loaded
 
+    def branches(self, pattern: str) -> list[list[frozenset[str]]] | None:
+        """:func:`branch_literals`, cached like :meth:`get`."""
+        got = self._load()
+        key = "\x00branches\x00" + pattern
+        if key in got:
+            v = got[key]
+            return None if v is None else [[frozenset(x) for x in b] for b in v]
+        req = branch_literals(pattern)
+        got[key] = None if req is None else [[sorted(x) for x in b] for b in req]
+        self._dirty = True
+        return req
+
     def get(self, pattern: str) -> list[frozenset[str]] | None:
         got = self._load()
         if pattern in got:
@@ -266,14 +326,15 @@ class GateCache:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps({p: self._loaded[p] for p in self.patterns if p in self._loaded},
-                                      ensure_ascii=False), encoding="utf-8")
+            keep = {k: v for p in self.patterns for k in (p, "\x00branches\x00" + p) if k in self._loaded
+                    for v in [self._loaded[k]]}
+            tmp.write_text(json.dumps(keep, ensure_ascii=False), encoding="utf-8")
             os.replace(tmp, self.path)
         except OSError:
             pass
 
 
-CACHE_VERSION = 1  # bump when required_literals changes what it returns
+CACHE_VERSION = 3  # bump when required_literals changes what it returns
 
 
 def _cache_dir() -> Path:

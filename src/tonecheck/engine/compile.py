@@ -35,6 +35,22 @@ class Unit:
     term_ids: frozenset[int] = frozenset()
     gates: Gates = ()            # most selective first; () when no literal is required
     later_gates: Gates = ()      # gates[1:]
+    branches: tuple[Gates, ...] = ()  # per top-level alternative: one of them must pass whole (or ())
+
+    def may_match(self, found: frozenset[int] | set[int]) -> bool:
+        """Whether the literals seen leave this pattern any chance (its first gate already passed)."""
+        for g in self.later_gates:
+            if g.isdisjoint(found):
+                return False
+        if not self.branches:
+            return True
+        for b in self.branches:
+            for g in b:
+                if g.isdisjoint(found):
+                    break
+            else:
+                return True
+        return False
 
 
 @dataclass(slots=True)
@@ -164,7 +180,9 @@ class RuleSet:
             for con in rule.constructions:
                 if con.pattern:
                     g = gates_of(expand(con.pattern))
-                    pats.append(Unit(con.name, regex=LazyRegex(expand(con.pattern)), gates=g, later_gates=g[1:]))
+                    br = gate_cache.branches(expand(con.pattern)) if g else None
+                    pats.append(Unit(con.name, regex=LazyRegex(expand(con.pattern)), gates=g, later_gates=g[1:],
+                                     branches=tuple(tuple(lits(x) for x in b) for b in br) if br else ()))
                 else:
                     terms.append(Unit(con.name, term_ids=lits(lexicon.expand_terms(con.terms))))
             c.terms, c.patterns = tuple(terms), tuple(pats)

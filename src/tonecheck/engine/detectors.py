@@ -88,6 +88,17 @@ class RuleDetector:
                             pats[ri] = {k}
                         else:
                             ks.add(k)
+        if pats:
+            # A pattern is indexed by its rarest gate; the rest of its gates are checked here, so a
+            # rule none of whose patterns can match is not visited at all.
+            compiled = rs.compiled
+            for ri in list(pats):
+                units = compiled[ri].patterns
+                ks = {k for k in pats[ri] if units[k].may_match(found)}
+                if ks or compiled[ri].ungated:
+                    pats[ri] = ks
+                else:
+                    del pats[ri]
         if not rules and not pats:
             return [], False
         rules.update(pats)

@@ -58,10 +58,7 @@ def match_rule(c: CompiledRule, doc: Doc, pos: Positions, pats: Iterable[int], o
             return out
     todo = sorted((*c.ungated, *pats)) if c.ungated else sorted(pats)
     for k in todo:
-        for g in c.patterns[k].later_gates:  # rarest first: the likeliest to be missing
-            if g.isdisjoint(found):
-                break
-        else:
+        if c.patterns[k].may_match(found):
             out.extend(_run_pattern(c, k, doc, windows, own_words))
     return out
 
