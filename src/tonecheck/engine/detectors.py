@@ -80,25 +80,22 @@ class RuleDetector:
         for pid in found & tables.anchor_ids:
             anchored |= tables.anchors[pid]
         if anchored:
+            # A pattern is indexed by its rarest gate; its other gates (and branches) are checked
+            # here, once per pattern, so a rule none of whose patterns can match is not visited.
+            compiled = rs.compiled
+            looked: set[tuple[int, int]] = set()
             for pid in found & tables.pat_ids:
-                for ri, k in pat_index[pid]:
-                    if ri in anchored:
+                for rk in pat_index[pid]:
+                    if rk in looked:
+                        continue
+                    looked.add(rk)
+                    ri, k = rk
+                    if ri in anchored and compiled[ri].patterns[k].may_match(found):
                         ks = pats.get(ri)
                         if ks is None:
                             pats[ri] = {k}
                         else:
                             ks.add(k)
-        if pats:
-            # A pattern is indexed by its rarest gate; the rest of its gates are checked here, so a
-            # rule none of whose patterns can match is not visited at all.
-            compiled = rs.compiled
-            for ri in list(pats):
-                units = compiled[ri].patterns
-                ks = {k for k in pats[ri] if units[k].may_match(found)}
-                if ks or compiled[ri].ungated:
-                    pats[ri] = ks
-                else:
-                    del pats[ri]
         if not rules and not pats:
             return [], False
         rules.update(pats)

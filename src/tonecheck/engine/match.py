@@ -37,8 +37,8 @@ Positions = dict[int, list[tuple[int, int]]]  # literal id -> (start, end) occur
 
 def match_rule(c: CompiledRule, doc: Doc, pos: Positions, pats: Iterable[int], own_words: frozenset[str]
                ) -> list[Candidate]:
-    """Every raw hit of one rule: its terms, then its patterns (those ``pats`` and the ungated
-    ones, whose gates the text passes), or its sequence."""
+    """Every raw hit of one rule: its terms, then its patterns (``pats``, which passed their gates,
+    and the ungated ones), or its sequence."""
     rule = c.rule
     if rule.sequence:
         return list(_match_sequence(c, doc, pos, own_words))
@@ -57,9 +57,8 @@ def match_rule(c: CompiledRule, doc: Doc, pos: Positions, pats: Iterable[int], o
         if not windows:
             return out
     todo = sorted((*c.ungated, *pats)) if c.ungated else sorted(pats)
-    for k in todo:
-        if c.patterns[k].may_match(found):
-            out.extend(_run_pattern(c, k, doc, windows, own_words))
+    for k in todo:  # ``pats`` passed every gate already (RuleDetector.candidates); ungated ones have none
+        out.extend(_run_pattern(c, k, doc, windows, own_words))
     return out
 
 
