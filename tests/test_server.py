@@ -1,6 +1,7 @@
 """HTTP service: same answers as the library, explicit limits, JSON errors, access control, clean logs."""
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -577,3 +578,20 @@ def test_health_answers_while_a_long_check_runs(live_server):
         assert r.status == 200 and time.perf_counter() - t0 < 0.5, path
     th.join()
     assert done == [200]
+
+
+def test_long_texts_are_checked_in_a_process_of_their_own():
+    """The slow lane is a forked process: a long text's check never holds the lock the drafts need."""
+    import multiprocessing
+
+    from tonecheck.server import ProcessLane
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform: the slow lane is a thread")
+    app = create_app(tonecheck.default_checker(), Settings())
+    assert isinstance(app.state.lanes[1], ProcessLane)
+    c = TestClient(app)
+    text = ("你个废物，" + "请尽快安排还款，" * 400)[:3000]
+    r = c.post("/v1/check", json={"text": text})
+    assert r.status_code == 200 and r.json() == json.loads(tonecheck.check(text).model_dump_json())
+    app.state.lanes[1].shutdown()

@@ -126,25 +126,19 @@ def load_lexicons(dirs: Iterable[Path | str] = (), *, include_bundled: bool = Tr
             if not isinstance(data.get(key, []), list) or not all(isinstance(x, dict) for x in data.get(key, [])):
                 raise LexiconError(f"{p}: '{key}' must be an array of tables ([[{key}]])")
         for name, words in data.get("classes", {}).items():
-            if not CLASS_REF.fullmatch("{" + name + "}"):
-                raise LexiconError(f"{p}: class name {name!r} must be lower_snake_case")
+            _check_name(p, "class", name)
             if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
                 raise LexiconError(f"{p}: class {name!r} must be a list of strings")
             if name in raw_classes:
                 raise LexiconError(f"{p}: class {name!r} already defined in {class_src[name]}")
-            if name in MACROS:
-                raise LexiconError(f"{p}: class {name!r}: the name is the engine's macro {{{name}}}")
             raw_classes[name] = words
             class_src[name] = p
         if not isinstance(data.get("guards", {}), dict):
             raise LexiconError(f"{p}: 'guards' must be a table ([guards] with name = 'regex')")
         for name, rx in data.get("guards", {}).items():
-            if not CLASS_REF.fullmatch("{" + name + "}"):
-                raise LexiconError(f"{p}: guard name {name!r} must be lower_snake_case")
+            _check_name(p, "guard", name)
             if not isinstance(rx, str) or not rx:
                 raise LexiconError(f"{p}: guard {name!r} must be a non-empty regex string")
-            if name in MACROS:
-                raise LexiconError(f"{p}: guard {name!r}: the name is the engine's macro {{{name}}}")
             if name in class_src:
                 raise LexiconError(f"{p}: guard {name!r}: a class of that name is defined in {class_src[name]}")
             guards[name] = rx
@@ -203,6 +197,14 @@ def load_lexicons(dirs: Iterable[Path | str] = (), *, include_bundled: bool = Tr
         signals.append(sig)
     origins = {n: str(f) for n, f in class_src.items()}
     return Lexicon(tuple(rules), classes, tuple(signals), sources, subtypes, guards, origins)
+
+
+def _check_name(path: Path, kind: str, name: str) -> None:
+    """Class and guard names share one namespace with the engine's macros."""
+    if not CLASS_REF.fullmatch("{" + name + "}"):
+        raise LexiconError(f"{path}: {kind} name {name!r} must be lower_snake_case")
+    if name in MACROS:
+        raise LexiconError(f"{path}: {kind} {name!r}: the name is the engine's macro {{{name}}}")
 
 
 def _first_error(exc: ValidationError) -> str:

@@ -27,16 +27,19 @@ checked then: a setting that makes no sense stops the start with one line.
 - ``TONECHECK_MAX_UTTERANCES`` utterances per conversation (default 2000) -> 413
 - ``TONECHECK_TIMEOUT_S``      time limit for one request's check (default 10 s) -> 504
 - ``TONECHECK_BODY_TIMEOUT_S`` time allowed to send a request body (default 10 s) -> 408
+- ``TONECHECK_SLOW_LANE``     ``thread`` runs long checks in a thread instead of a forked process
 
 Every utterance is limited to :data:`tonecheck.MAX_TEXT_CHARS` characters (413).
 Errors are JSON: ``{"error": {"code": ..., "message": ...}}``. The API key is
 checked, and the content type (``application/json``, else 415), before any of
 the body is read.
 
-Checks never run on the event loop. Short drafts go to one lane, long texts
-and conversations to another, so a worst-case text never queues in front of
-a draft; a check that outlives its request's timeout is abandoned to its own
-thread (it stops at its deadline) and the lane gets a fresh one.
+Checks never run on the event loop. Short drafts go to a thread (the fast
+lane); long texts and conversations to a forked child process (the slow
+lane), so a worst-case text neither queues in front of a draft nor holds the
+interpreter lock a draft needs. A fast-lane check that outlives its request's
+timeout is abandoned to its own thread (it stops at its deadline) and the lane
+gets a fresh one; a slow-lane one is ended by killing its process.
 
 Logs never carry a draft's text: one line per check with sizes, subtypes and
 timing; the rare error line carries the text with identifiers masked, and the
@@ -52,7 +55,9 @@ import os
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -367,6 +372,74 @@ class Lane:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
+# The checker a slow-lane process inherits when it is forked (set just before each fork).
+_LANE_CHECKER: Any = None
+
+
+def _lane_call(kind: str, body: Any, budget_s: float) -> Any:
+    """What the slow-lane process runs: module-level, so only the request travels to it."""
+    if kind == "check":
+        return _check(_LANE_CHECKER, body, budget_s)
+    return _check_conversation(_LANE_CHECKER, body, budget_s)
+
+
+class ProcessLane:
+    """The slow lane: one child process, forked from the service with its checker already built.
+
+    A 20,000-character text or a long call keeps a core busy for up to the
+    timeout; in a thread of the service it also held the interpreter lock the
+    drafts need (drafts' p99 rose to ~0.5 s under one client sending worst-case
+    texts). In its own process it shares nothing with them. A check past its
+    timeout is not abandoned but ended: the process is killed and the next slow
+    check forks a fresh one (copy-on-write, no lexicons reloaded).
+    """
+
+    def __init__(self, name: str, checker: Any) -> None:
+        self.name = name
+        self.checker = checker
+        self._pool: ProcessPoolExecutor | None = None
+        self.abandoned = 0  # always 0: a timed-out check's process is killed, nothing keeps running
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        global _LANE_CHECKER
+        _LANE_CHECKER = self.checker  # inherited by the process forked at the first submit
+        return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+
+    async def run(self, kind: str, body: Any, budget_s: float, timeout_s: float) -> Any:
+        if self._pool is None:
+            self._pool = self._new_pool()
+        global _LANE_CHECKER
+        _LANE_CHECKER = self.checker
+        pool = self._pool
+        fut = asyncio.get_running_loop().run_in_executor(pool, _lane_call, kind, body, budget_s)
+        try:
+            return await asyncio.wait_for(fut, timeout_s)
+        except asyncio.TimeoutError:
+            self._kill(pool)
+            raise
+        except BrokenProcessPool:
+            self._kill(pool)
+            raise RuntimeError("the slow-lane process ended unexpectedly") from None
+
+    def _kill(self, pool: ProcessPoolExecutor) -> None:
+        if self._pool is pool:
+            self._pool = None
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            proc.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    def shutdown(self) -> None:
+        if self._pool is not None:
+            self._kill(self._pool)
+
+
+def _slow_lane(checker: Any) -> "Lane | ProcessLane":
+    """A process where the platform can fork, else a thread like the fast lane."""
+    if "fork" in multiprocessing.get_all_start_methods() and os.environ.get("TONECHECK_SLOW_LANE") != "thread":
+        return ProcessLane("slow", checker)
+    return Lane("slow")
+
+
 # -- the app ----------------------------------------------------------------------------------
 
 def create_app(checker: Checker | None = None, settings: Settings | None = None, store: Any = None) -> FastAPI:
@@ -379,7 +452,7 @@ def create_app(checker: Checker | None = None, settings: Settings | None = None,
         checker.warm_up()  # compile every pattern before the first request
     # Two lanes, one thread each (the engine is pure Python: more threads would only share the GIL):
     # short drafts never wait behind a 20,000-character text or a long call.
-    fast, slow = Lane("fast"), Lane("slow")
+    fast, slow = Lane("fast"), _slow_lane(checker)
     rule_catalogue = _catalogue(checker)
     # Checks stop at their own deadline a little before the request's timeout (504 is a backstop).
     budget_s = settings.timeout_s * 0.9
@@ -405,10 +478,13 @@ def create_app(checker: Checker | None = None, settings: Settings | None = None,
     app.state.settings = settings
     app.state.lanes = (fast, slow)
 
-    async def run_check(fn: Any, arg: Any, text: str, long: bool) -> Any:
+    async def run_check(kind: str, arg: Any, text: str, long: bool) -> Any:
         lane = slow if long or len(text) > FAST_LANE_CHARS else fast
         try:
-            return await lane.run(fn, arg, settings.timeout_s)
+            if isinstance(lane, ProcessLane):
+                return await lane.run(kind, arg, budget_s, settings.timeout_s)
+            fn = _check if kind == "check" else _check_conversation
+            return await lane.run(lambda b: fn(checker, b, budget_s), arg, settings.timeout_s)
         except asyncio.TimeoutError:
             log.warning("timeout after %.1f s on %d characters", settings.timeout_s, len(text))
             raise ApiError(504, "timeout", f"the check took longer than {settings.timeout_s:g} s") from None
@@ -465,7 +541,7 @@ def create_app(checker: Checker | None = None, settings: Settings | None = None,
     async def v1_check(body: CheckRequest, request: Request) -> Response:
         check_length(body.text)
         t0 = time.perf_counter()
-        res: CheckResult = await run_check(lambda b: _check(checker, b, budget_s), body, body.text, long=False)
+        res: CheckResult = await run_check("check", body, body.text, long=False)
         _log_check("check", body.role, len(body.text), res.findings, t0)
         return Response(res.model_dump_json(), media_type="application/json")
 
@@ -482,7 +558,7 @@ def create_app(checker: Checker | None = None, settings: Settings | None = None,
         t0 = time.perf_counter()
         chars = sum(len(u.text) for u in body.utterances)
         res: ConversationResult = await run_check(
-            lambda b: _check_conversation(checker, b, budget_s), body, "\n".join(u.text for u in body.utterances),
+            "conversation", body, "\n".join(u.text for u in body.utterances),
             long=chars > FAST_LANE_CHARS or len(body.utterances) > 20)
         _log_check("conversation", f"{len(body.utterances)} turns", chars, [f for _, f in res.findings], t0)
         return Response(res.model_dump_json(), media_type="application/json")
