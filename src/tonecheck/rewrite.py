@@ -69,7 +69,7 @@ def extract_facts(text: str, identifier: str | None = None) -> dict[str, str]:
     return facts
 
 
-_SIGNATURE = re.compile(r"^\s*([【\[][^】\]]{1,24}[】\]])")
+SIGNATURE = re.compile(r"^\s*([【\[][^】\]]{1,24}[】\]])")
 
 
 def keep_facts(replaced: str, suggestion: str, lenders: Iterable[str] = (), hit_start: int | None = None,
@@ -88,7 +88,7 @@ def keep_facts(replaced: str, suggestion: str, lenders: Iterable[str] = (), hit_
     the lender names the caller found in the replaced text outside the
     violating span.
     """
-    sig = _SIGNATURE.match(replaced)
+    sig = SIGNATURE.match(replaced)
     if sig and hit_start is not None and hit_start < sig.end():
         sig = None
     signature = sig.group(1) if sig and sig.group(1) not in suggestion else ""

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from .. import pii
 from ..models import Finding
 from ..normalize import Normalized
-from ..rewrite import apply_fixes, extract_facts, keep_facts, render, resolve_overlaps, separate_fixes
+from ..rewrite import SIGNATURE, apply_fixes, extract_facts, keep_facts, render, resolve_overlaps, separate_fixes
 from .match import Candidate
 from .segment import Doc, sentence_spans
 
@@ -39,6 +39,10 @@ def to_findings(kept: list[Candidate], doc: Doc, counterpart: str, flags: frozen
     """One finding per surviving candidate, with its fix, facts and explanation."""
     norm = doc.norm
     out: list[Hit] = []
+    # Hits of one rule in one sentence share its fix: their suggestion is made once, unless where
+    # the hit lies matters (a signature or a lender in the replaced text). 20,000 characters of
+    # repeated abuse have thousands of such hits.
+    made: dict[tuple, str] = {}
     for cand in kept:
         rule = cand.rule
         os_, oe = norm.span(cand.start, cand.end)
@@ -50,18 +54,12 @@ def to_findings(kept: list[Candidate], doc: Doc, counterpart: str, flags: frozen
         else:
             fs, fe = doc.sentence(cand.start, cand.end)
         ofs, ofe = norm.span(fs, fe)
-        template = rule.rewrite.text
-        facts = extract_facts(norm.original[ofs:ofe], cand.identifier) if "{" in template else {}
-        if counterpart == "third_party":
-            facts.pop("amount", None)  # a debt fact the listener may not hear, even kept from the original
-        suggestion = render(template, facts)
-        if rule.subtype not in _NO_FACTS:
-            replaced = norm.original[ofs:ofe]
-            # a lender named inside the violation (去借呗借一笔还我们) is its content, not a fact
-            lenders = [m.group() for m in lender_rx.finditer(replaced)
-                       if m.end() <= os_ - ofs or m.start() >= oe - ofs] if lender_rx else ()
-            suggestion = keep_facts(replaced, suggestion, lenders, hit_start=os_ - ofs,
-                                    debt_facts=counterpart != "third_party")
+        key = (rule.id, ofs, ofe, cand.identifier)
+        suggestion = made.get(key)
+        if suggestion is None:
+            suggestion, where_matters = _suggestion(rule, cand, norm, os_, oe, ofs, ofe, counterpart, lender_rx)
+            if not where_matters:
+                made[key] = suggestion
         ctx = []
         if rule.counterparts:
             ctx.append(f"听话人：{counterpart}")
@@ -93,17 +91,39 @@ def settle(hits: list[Hit], doc: Doc) -> list[Finding]:
         return []
     if any(h.sentence is None for h in hits):
         starts = [doc.norm.span(a, b) for a, b in sentence_spans(doc.norm)]
+        keys = [a for a, _ in starts]
         for h in hits:
             if h.sentence is None:
                 f = h.finding
-                h.sentence = enclosing(starts, f.start, f.end) or (f.start, f.end)
+                h.sentence = enclosing(starts, f.start, f.end, keys) or (f.start, f.end)
     findings = [h.finding for h in hits]
     return disjoint_fixes(merge_per_sentence(findings, [h.sentence for h in hits], doc.norm.original))
 
 
-def enclosing(spans: list[tuple[int, int]], start: int, end: int) -> tuple[int, int] | None:
-    """The (original-offset) sentence holding a finding that starts at ``start``."""
-    i = bisect.bisect_right([a for a, _ in spans], start) - 1
+def _suggestion(rule, cand: Candidate, norm: Normalized, os_: int, oe: int, ofs: int, ofe: int,
+                counterpart: str, lender_rx: "re.Pattern | None") -> tuple[str, bool]:
+    """The fix's text, and whether it depends on where in the replaced text the hit lies."""
+    template = rule.rewrite.text
+    replaced = norm.original[ofs:ofe]
+    facts = extract_facts(replaced, cand.identifier) if "{" in template else {}
+    if counterpart == "third_party":
+        facts.pop("amount", None)  # a debt fact the listener may not hear, even kept from the original
+    suggestion = render(template, facts)
+    if rule.subtype in _NO_FACTS:
+        return suggestion, False
+    # a lender named inside the violation (去借呗借一笔还我们) is its content, not a fact
+    found = list(lender_rx.finditer(replaced)) if lender_rx else []
+    lenders = [m.group() for m in found if m.end() <= os_ - ofs or m.start() >= oe - ofs]
+    suggestion = keep_facts(replaced, suggestion, lenders, hit_start=os_ - ofs,
+                            debt_facts=counterpart != "third_party")
+    return suggestion, bool(found) or bool(SIGNATURE.match(replaced))
+
+
+def enclosing(spans: list[tuple[int, int]], start: int, end: int,
+              keys: list[int] | None = None) -> tuple[int, int] | None:
+    """The (original-offset) sentence holding a finding that starts at ``start`` (``keys``: the
+    spans' starts, computed once by a caller that asks many times)."""
+    i = bisect.bisect_right(keys if keys is not None else [a for a, _ in spans], start) - 1
     if i >= 0 and spans[i][0] <= start < max(spans[i][1], start + 1):
         return spans[i][0], max(spans[i][1], end)
     return None

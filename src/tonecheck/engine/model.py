@@ -64,7 +64,7 @@ class TrainedDetector:
         if not found:
             return hits, False
         out = list(hits)
-        changed = False
+        changed = added = False
         # Rule hits by start, to find those in a sentence without scanning them all per model hit
         # (a long unpunctuated turn has hundreds of sentences and findings).
         order = sorted((x.finding.start, i) for i, x in enumerate(out) if not x.finding.rule_id.startswith("MDL-"))
@@ -93,10 +93,11 @@ class TrainedDetector:
             if any(out[i].finding.category.value == h.category for i in same_sentence) and not h.sure:
                 continue  # the rules saw this category here; a weaker second subtype would only add noise
             out.append(Hit(self._finding(h, seen, os_, oe, setting.counterpart), None))
-            changed = True
+            changed = added = True
         if not changed:
             return hits, False
-        out.sort(key=lambda x: (x.finding.start, x.finding.end, x.finding.rule_id))
+        if added:  # raised confidences keep the order; only new findings need placing
+            out.sort(key=lambda x: (x.finding.start, x.finding.end, x.finding.rule_id))
         return out, False
 
     def flagged(self, doc: Doc, setting: Setting) -> tuple[Flagged, bool]:
