@@ -1,0 +1,46 @@
+"""Throughput of one checkout's ``check`` against ``jieba.lcut``, for A/B runs of two checkouts.
+
+    # in each checkout's own environment, alternately, on the same machine:
+    python benchmarks/bench_ab.py rules before      # the rules alone
+    python benchmarks/bench_ab.py model now         # rules and model (the default)
+
+bench_core.py's 3,000 generated turns; best of five rounds of each, jieba and
+check alternating. The ratio to jieba in the same process is what compares
+across the two runs (the machine's speed drifts; the ratio much less).
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_core import make_utterances  # noqa: E402
+
+import jieba  # noqa: E402
+
+import tonecheck  # noqa: E402
+
+
+def main(argv: list[str]) -> None:
+    which, label = (argv + ["model", ""])[:2]
+    texts = make_utterances(3000)
+    ch = tonecheck.Checker() if which == "model" else tonecheck.Checker(model=False)
+    jieba.lcut("预热")
+    for x in texts:
+        ch.check(x)
+    bc = bj = float("inf")
+    for _ in range(5):
+        t = time.perf_counter()
+        for x in texts:
+            jieba.lcut(x)
+        bj = min(bj, time.perf_counter() - t)
+        t = time.perf_counter()
+        for x in texts:
+            ch.check(x)
+        bc = min(bc, time.perf_counter() - t)
+    print(f"{label} {which}: check {bc:.3f} s, jieba {bj:.3f} s, ratio {bj / bc:.3f}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
