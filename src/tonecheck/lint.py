@@ -8,7 +8,9 @@ engine):
 ``uncovered``    a pattern can match text that contains none of the rule's hand
                  ``anchors``, so those matches never run (the engine needs an
                  anchor before it runs the rule). Add the missing words to the
-                 anchors, or drop the anchors (the pattern's own literals gate it).
+                 anchors, or drop the anchors (the pattern's own literals gate it),
+                 or, when they are meant as a requirement, say so with
+                 ``anchors_required = true``.
 ``ungated``      a pattern no literal is required for and no hand anchor gates.
 ``unused-class`` a class or guard no rule, signal, class or guard refers to (classes a
                  file lists in ``[meta] for_teams`` are kept for team lexicons).
@@ -121,7 +123,7 @@ def _rule_problems(lex: Lexicon, rule: Rule, where: str) -> list[Problem]:
             out.append(Problem("long-pattern", at, f"{len(expanded)} characters once expanded (limit "
                                f"{MAX_EXPANDED}); split it into constructions"))
         gates = required_literals(expanded)
-        if anchors and not _covered(gates, anchors):
+        if anchors and not rule.anchors_required and not _covered(gates, anchors):
             out.append(Problem("uncovered", at, "the pattern can match text containing none of the rule's anchors "
                                "(those matches never run); add the missing words to 'anchors' or drop them"))
         elif not anchors and not gates:

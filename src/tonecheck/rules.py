@@ -134,6 +134,9 @@ class Rule(BaseModel):
     terms: list[str] = Field(default_factory=list)
     patterns: list[str] = Field(default_factory=list)
     anchors: list[str] = Field(default_factory=list)
+    anchors_required: bool = Field(default=False, description=(
+        "The hand anchors are a deliberate requirement of the whole rule (it fires only when one of "
+        "them is in the text), not a speed hint: `rules lint` does not report patterns they leave out"))
     constructions: list[Construction] = Field(default_factory=list, alias="construction")
     sequence: list[list[str]] = Field(default_factory=list)
     max_gap: int = Field(default=6, ge=0, le=40, description="Tokens allowed between sequence elements")
