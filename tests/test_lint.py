@@ -12,7 +12,7 @@ from tonecheck.cli import main
 from tonecheck.lint import lint
 
 # Bundled debt still open (docs/lexicon-format.md, "Lint debt"): lower these as it is paid; never raise them.
-BASELINE = {"uncovered": 0, "dead-pattern": 0, "long-pattern": 174}
+BASELINE = {"uncovered": 0, "dead-pattern": 0, "long-pattern": 172}
 
 RULE = """
 [[rule]]

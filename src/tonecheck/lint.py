@@ -36,11 +36,13 @@ import regex
 
 from .lexicon import CLASS_REF, LANGUAGE_FILE, Lexicon, LexiconError, bundled_dir, load_lexicons, read_toml
 from .model.features import CUE_CLASSES
+from .engine.segment import MACROS
 from .normalize import fold_char, normalize
 from .prefilter import required_literals
 from .rules import Rule
 
 MAX_EXPANDED = 300
+_MACRO_REF = regex.compile("|".join(regex.escape("{" + m + "}") for m in MACROS))
 WARNINGS = frozenset({"long-pattern"})
 # Classes the code reads by name are used even when no rule names them (besides language.toml
 # and the model's cue classes): the payment-account check's lenders.
@@ -119,9 +121,11 @@ def _rule_problems(lex: Lexicon, rule: Rule, where: str) -> list[Problem]:
         if not con.pattern:
             continue
         expanded = lex.expand(con.pattern)
-        if len(expanded) > MAX_EXPANDED:
-            out.append(Problem("long-pattern", at, f"{len(expanded)} characters once expanded (limit "
-                               f"{MAX_EXPANDED}); split it into constructions"))
+        # Classes and guards count as written out; a macro ({in_sentence}) reads as one character class.
+        size = len(lex.expand(_MACRO_REF.sub("[.]", con.pattern)))
+        if size > MAX_EXPANDED:
+            out.append(Problem("long-pattern", at, f"{size} characters once its classes are written out "
+                               f"(limit {MAX_EXPANDED}); split it into constructions"))
         gates = required_literals(expanded)
         if anchors and not rule.anchors_required and not _covered(gates, anchors):
             out.append(Problem("uncovered", at, "the pattern can match text containing none of the rule's anchors "
