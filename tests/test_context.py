@@ -73,6 +73,8 @@ def test_block_tokenisation_equals_whole_text_tokenisation(text):
 @pytest.mark.parametrize("text", [
     "坐牢是不可能的，这只是民事上的欠款",
     "抓人？不会的，您放心",
+    "传言里的全国老赖黑名单都是胡扯的，没有这种东西",   # a false claim named to be denied
+    "莫得人要抓你哈，放心",                           # 川渝: 莫得人 = 没有人, a denied subject
 ])
 def test_a_cue_denied_right_after_it_is_negated(text):
     assert not any(s.startswith("threat") for s in subtypes(text))
