@@ -21,7 +21,7 @@ from typing import Mapping, NamedTuple
 
 import numpy as np
 
-from .features import _CONJ_N, CueMatcher, canonical, features, negated_starts
+from .features import _CONJ_N, CueMatcher, canonical, conjunction_prefixes, features, negated_starts
 
 WEIGHTS = "weights.npz"
 _MEMO_SIZE = 4096  # (sentence, setting) pairs whose scores a detector remembers
@@ -211,14 +211,7 @@ class _FastFeatures:
             scopes = negated_starts(t)
             if scopes:
                 ids.update(c for pid, st, _ in hits if (c := neg[pid]) >= 0 and any(a <= st < b for a, b in scopes))
-        conj = []
-        if counterpart == "third_party":
-            conj.append("T|")
-        if "distress" in flags:
-            conj.append("D|")
-        if "dispute" in flags:
-            conj.append("X|")
-        for pre in conj:
+        for pre in conjunction_prefixes(counterpart, flags):
             table = self.conj_list.get(pre)
             if table is not None:
                 ids.update(c for c in (table[i] for i in pids) if c >= 0)

@@ -110,6 +110,19 @@ def cue_classes(lexicon_classes: dict[str, tuple[str, ...]]) -> dict[str, list[s
     return out
 
 
+def conjunction_prefixes(counterpart: str, flags: frozenset[str]) -> list[str]:
+    """The setting conjunctions an n-gram is also counted under: to a third party (T|), after a
+    distress remark (D|), in a dispute (X|). One definition for both feature paths."""
+    out = []
+    if counterpart == "third_party":
+        out.append("T|")
+    if "distress" in flags:
+        out.append("D|")
+    if "dispute" in flags:
+        out.append("X|")
+    return out
+
+
 def features(sentence: str, role: str, counterpart: str, channel: str, flags: frozenset[str] = frozenset(),
              cues: CueMatcher | None = None) -> list[str]:
     """Feature strings of one sentence (already normalised) in its setting."""
@@ -122,13 +135,7 @@ def features(sentence: str, role: str, counterpart: str, channel: str, flags: fr
     if scopes:
         t = "^" + text + "$"
         out.extend("N|" + t[i:i + k] for a, b in scopes for i in range(a, b) for k in _CONJ_N if i + k <= len(t))
-    prefixes = []
-    if counterpart == "third_party":
-        prefixes.append("T|")
-    if "distress" in flags:
-        prefixes.append("D|")
-    if "dispute" in flags:
-        prefixes.append("X|")
+    prefixes = conjunction_prefixes(counterpart, flags)
     if prefixes:
         mid = [g for g in grams if len(g) in _CONJ_N]
         for p in prefixes:
