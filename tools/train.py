@@ -228,45 +228,6 @@ def author_folds(exs: list[dict], k: int) -> list[list[str]]:
 
 # -- evaluation at row level ------------------------------------------------------------------------
 
-def row_report(exs: list[dict], P: np.ndarray, thresholds: dict[str, float], sub_t: float) -> dict:
-    """Per category P/R/F1, clean false-alarm rate and subtype accuracy, judged per corpus row."""
-    cols = columns()
-    ci = {c: i for i, c in enumerate(cols)}
-    gold: dict[str, set[str]] = defaultdict(set)
-    pred: dict[str, set[str]] = defaultdict(set)
-    side_of: dict[str, str] = {}
-    for k, e in enumerate(exs):
-        side = "agent" if e["role"] == "agent" else "customer"
-        side_of[e["row"]] = side
-        gold[e["row"]] |= e["labels"]
-        for cat in (AGENT_CATS if side == "agent" else ("risk",)):
-            if P[k, ci[f"{side}:{cat}"]] >= thresholds[cat]:
-                subs = [s for s in (AGENT_SUBTYPES if side == "agent" else RISK_SUBTYPES) if s.startswith(cat + ".")]
-                ps = sorted(((P[k, ci[f"{side}:{s}"]], s) for s in subs), reverse=True)
-                chosen = [s for q, s in ps if q >= sub_t] or [ps[0][1]]
-                pred[e["row"]].update(chosen)
-    out: dict = {}
-    rows = list(side_of)
-    for cat in AGENT_CATS + ("risk",):
-        tp = fp = fn = 0
-        for r in rows:
-            g = any(s.startswith(cat + ".") for s in gold[r])
-            p = any(s.startswith(cat + ".") for s in pred[r])
-            tp += g and p
-            fp += p and not g
-            fn += g and not p
-        prec = tp / (tp + fp) if tp + fp else 0.0
-        rec = tp / (tp + fn) if tp + fn else 0.0
-        out[cat] = {"precision": round(prec, 3), "recall": round(rec, 3),
-                    "f1": round(2 * prec * rec / (prec + rec), 3) if prec + rec else 0.0, "n": tp + fn}
-    clean = [r for r in rows if not gold[r] and side_of[r] == "agent"]
-    out["clean_false_alarm_rate"] = round(sum(1 for r in clean if pred[r]) / max(1, len(clean)), 4)
-    both = [r for r in rows if gold[r] and pred[r]]
-    out["subtype_exact"] = round(sum(1 for r in both if gold[r] == pred[r]) / max(1, len(both)), 3)
-    out["macro_f1_mission"] = round(float(np.mean([out[c]["f1"] for c in ("threat", "insult", "sarcasm", "privacy")])), 3)
-    return out
-
-
 def rule_predictions(rows: list[dict], checker) -> dict[str, set[str]]:
     """Subtypes the rules alone find in every corpus row (its context turns checked first, as in a call)."""
     out = {}
