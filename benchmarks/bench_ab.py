@@ -4,18 +4,17 @@
     python benchmarks/bench_ab.py rules before      # the rules alone
     python benchmarks/bench_ab.py model now         # rules and model (the default)
 
-bench_core.py's 3,000 generated turns; best of five rounds of each, jieba and
-check alternating. The ratio to jieba in the same process is what compares
+bench_core.py's 3,000 generated turns and its interleaved timing (best of five
+rounds, jieba and check taking turns). The ratio to jieba in the same process is what compares
 across the two runs (the machine's speed drifts; the ratio much less).
 """
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_core import make_utterances  # noqa: E402
+from bench_core import interleaved_throughput, make_utterances  # noqa: E402
 
 import jieba  # noqa: E402
 
@@ -29,18 +28,10 @@ def main(argv: list[str]) -> None:
     jieba.lcut("预热")
     for x in texts:
         ch.check(x)
-    bc = bj = float("inf")
-    for _ in range(5):
-        t = time.perf_counter()
-        for x in texts:
-            jieba.lcut(x)
-        bj = min(bj, time.perf_counter() - t)
-        t = time.perf_counter()
-        for x in texts:
-            ch.check(x)
-        bc = min(bc, time.perf_counter() - t)
-    print(f"{label} {which}: check {bc:.3f} s, jieba {bj:.3f} s, ratio {bj / bc:.3f}")
-
+    cps = interleaved_throughput({"jieba": jieba.lcut, "check": ch.check}, texts)
+    chars = sum(map(len, texts))
+    print(f"{label} {which}: check {chars / cps['check']:.3f} s, jieba {chars / cps['jieba']:.3f} s, "
+          f"ratio {cps['check'] / cps['jieba']:.3f}")
 
 if __name__ == "__main__":
     main(sys.argv[1:])
