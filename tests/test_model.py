@@ -63,7 +63,10 @@ def test_weights_are_small_and_carry_their_provenance():
 
 def test_model_identifier_exposure_needs_an_identifier_in_the_sentence():
     """Masked or partial numbers are the lawful way to verify: the model may not call them exposure."""
-    from tonecheck.engine.model import _SHOWS_IDENTIFIER
+    from tonecheck.engine.model import TrainedDetector
+
+    # language.toml's shows_identifier, as the engine compiled it
+    _SHOWS_IDENTIFIER = next(d for d in CHECKER.engine.detectors if isinstance(d, TrainedDetector)).shows_identifier
 
     for text in ["请核对一下您尾号6071的银行卡", "身份证后四位是3X27对吗", "手机号139****0452是您本人吗",
                  "核对一下，您卡号6217 **** **** 0457，这张卡还欠一期"]:  # the ungated model flags this one

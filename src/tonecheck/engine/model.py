@@ -31,29 +31,22 @@ if TYPE_CHECKING:
     from ..model.detector import ModelDetector, ModelHit
 
 
-# What a sentence must show before the model may call it an identifier exposure: an unmasked run
-# of seven or more digits, an e-mail, a Hong Kong ID (K123456(7)), a plate, or a place word of an
-# address, school or workplace. Without one (尾号1234 / 身份证后四位 / 138****5678) the model's
-# pii_exposure is a false alarm the rules already judged (measured on the first-contact sets).
-_SHOWS_IDENTIFIER = re.compile(
-    r"(?<![*x×])\d{7,}(?![*x×])|@[a-z0-9-]+\.|(?<![a-z])[a-z]{1,2}\d{6}\(?[0-9a]\)?"
-    r"|[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼][a-z][a-z0-9]{5}"
-    r"|路|街|巷|弄|号楼|小区|单元|栋|幢|室|村|镇|乡|区|县|学校|小学|中学|幼儿园|班|公司|单位|厂|医院")
-
-
 class TrainedDetector:
     """:class:`tonecheck.model.detector.ModelDetector` behind the engine's detector interface."""
 
     primary = False
 
     def __init__(self, model: "ModelDetector", allowed: frozenset[str], subtypes: dict[str, SubtypeInfo],
-                 severity_of: Callable[[str], Severity], allow_rx: "re.Pattern | None") -> None:
+                 severity_of: Callable[[str], Severity], allow_rx: "re.Pattern | None",
+                 shows_identifier: "re.Pattern | None" = None) -> None:
         self.model = model
         self.allowed = allowed  # the subtypes it may report (the checker's rule selection)
         self.categories = frozenset(s.split(".")[0] for s in allowed)
         self.subtypes = subtypes
         self.severity_of = severity_of
         self.allow_rx = allow_rx  # allow-listed terms win over the model too: it reads the text with them blanked
+        # language.toml's shows_identifier: an exposure needs an identifier in the sentence
+        self.shows_identifier = shows_identifier
 
     def detect(self, doc: Doc, setting: Setting, hits: list[Hit]) -> tuple[list[Hit], bool]:
         """Rule hits (confidence raised where the model agrees) plus the model's own."""
@@ -76,7 +69,8 @@ class TrainedDetector:
             s, e = _trim(seen.text, h.start, h.end)
             if e <= s:
                 continue
-            if h.subtype == "privacy.pii_exposure" and not _SHOWS_IDENTIFIER.search(seen.text, s, e):
+            if (h.subtype == "privacy.pii_exposure" and self.shows_identifier is not None
+                    and not self.shows_identifier.search(seen.text, s, e)):
                 continue
             os_, oe = seen.span(s, e)
             lo, hi = bisect_left(starts, os_ - longest), bisect_left(starts, oe)

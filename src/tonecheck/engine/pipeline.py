@@ -7,6 +7,8 @@ the rewriter (rewriter.py), which is handed the detectors as its re-check.
 """
 from __future__ import annotations
 
+import re
+
 from typing import TYPE_CHECKING, Callable, Iterable, NamedTuple
 
 from ..context import Signal
@@ -60,7 +62,9 @@ class Engine:
             severity_of = severity_of or (lambda st: lexicon.subtypes[st].severity if st in lexicon.subtypes
                                           else Severity.medium)
             allowed = literal_alternation(lexicon.expand_terms(list(allow)))
-            self.detectors.append(TrainedDetector(model, model_subtypes, lexicon.subtypes, severity_of, allowed))
+            shows_id = lexicon.guards.get("shows_identifier")
+            self.detectors.append(TrainedDetector(model, model_subtypes, lexicon.subtypes, severity_of, allowed,
+                                                  re.compile(lexicon.expand(shows_id)) if shows_id else None))
 
     @property
     def compiled(self):
