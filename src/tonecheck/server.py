@@ -88,7 +88,7 @@ DEFAULT_BODY_TIMEOUT_S = 10.0
 # Drafts up to this many characters go to the fast lane (a worst-case one takes a few
 # milliseconds); longer texts and conversations go to the slow lane.
 FAST_LANE_CHARS = 2000
-# Checks abandoned past their timeout that may still be running before new slow work is refused (503).
+# Fast-lane checks abandoned past their timeout that may still be running before new drafts are refused (503).
 MAX_ABANDONED = 8
 # The interpreter hands the GIL between threads every 5 ms by default; with a worst-case
 # text in one lane a draft in the other waited up to that long at each hand-over. The
@@ -398,18 +398,12 @@ class ProcessLane:
         self.name = name
         self.checker = checker
         self._pool: ProcessPoolExecutor | None = None
-        self.abandoned = 0  # always 0: a timed-out check's process is killed, nothing keeps running
-
-    def _new_pool(self) -> ProcessPoolExecutor:
-        global _LANE_CHECKER
-        _LANE_CHECKER = self.checker  # inherited by the process forked at the first submit
-        return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
 
     async def run(self, kind: str, body: Any, budget_s: float, timeout_s: float) -> Any:
-        if self._pool is None:
-            self._pool = self._new_pool()
         global _LANE_CHECKER
-        _LANE_CHECKER = self.checker
+        _LANE_CHECKER = self.checker  # inherited by the process, which is forked at a new pool's first submit
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
         pool = self._pool
         fut = asyncio.get_running_loop().run_in_executor(pool, _lane_call, kind, body, budget_s)
         try:
