@@ -73,6 +73,8 @@ class Lexicon:
     subtypes: dict[str, SubtypeInfo] = field(default_factory=dict)  # [subtype."x.y"] tables
     guards: dict[str, str] = field(default_factory=dict)  # guard name -> regex as written
     origins: dict[str, str] = field(default_factory=dict)  # class or guard name -> file
+    raw_classes: dict[str, list[str]] = field(default_factory=dict)  # as written ({other} not expanded)
+    for_teams: frozenset[str] = frozenset()  # classes [meta] for_teams keeps for team lexicons
 
     def expand(self, pattern: str) -> str:
         """A pattern with every class, guard and macro it names written out (what the engine compiles)."""
@@ -115,8 +117,12 @@ def load_lexicons(dirs: Iterable[Path | str] = (), *, include_bundled: bool = Tr
     raw_rules: list[tuple[Path, dict]] = []
     subtypes: dict[str, SubtypeInfo] = {}
     raw_signals: list[tuple[Path, dict]] = []
+    for_teams: set[str] = set()
     for p in paths:
         data = read_toml(p, LexiconError)
+        meta = data.get("meta", {})
+        if isinstance(meta, dict) and isinstance(meta.get("for_teams", []), list):
+            for_teams.update(n for n in meta.get("for_teams", []) if isinstance(n, str))
         unknown = set(data) - {"classes", "guards", "rule", "signal", "meta", "subtype"}
         if unknown:
             raise LexiconError(f"{p}: unknown top-level key(s): {', '.join(sorted(unknown))}")
@@ -196,7 +202,8 @@ def load_lexicons(dirs: Iterable[Path | str] = (), *, include_bundled: bool = Tr
             raise LexiconError(f"{p}: signal {sig.id}: {exc}") from None
         signals.append(sig)
     origins = {n: str(f) for n, f in class_src.items()}
-    return Lexicon(tuple(rules), classes, tuple(signals), sources, subtypes, guards, origins)
+    return Lexicon(tuple(rules), classes, tuple(signals), sources, subtypes, guards, origins, raw_classes,
+                   frozenset(for_teams))
 
 
 def _check_name(path: Path, kind: str, name: str) -> None:

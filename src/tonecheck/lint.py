@@ -34,7 +34,7 @@ from typing import Iterable
 
 import regex
 
-from .lexicon import CLASS_REF, LANGUAGE_FILE, Lexicon, LexiconError, bundled_dir, load_lexicons, read_toml
+from .lexicon import CLASS_REF, LANGUAGE_FILE, Lexicon, LexiconError, bundled_dir, load_lexicons
 from .model.features import CUE_CLASSES
 from .engine.segment import MACROS
 from .normalize import fold_char, normalize
@@ -164,13 +164,10 @@ def _unused(lex: Lexicon, mine) -> list[Problem]:
     for s in lex.signals:
         texts += s.patterns + s.unless
     texts += list(lex.guards.values())
-    for path in set(lex.origins.values()):  # a class may include another ("{family}")
-        data = read_toml(Path(path), LexiconError)
-        for words in data.get("classes", {}).values():
-            texts += [w for w in words if isinstance(w, str)]
-        meta = data.get("meta", {})
-        texts += ["{%s}" % n for n in (meta.get("for_teams", []) if isinstance(meta, dict) else [])]
-    used = {m.group(1) for t in texts for m in CLASS_REF.finditer(t)} | set(CUE_CLASSES) | CODE_CLASSES
+    for words in lex.raw_classes.values():  # a class may include another ("{family}")
+        texts += words
+    used = ({m.group(1) for t in texts for m in CLASS_REF.finditer(t)} | set(CUE_CLASSES) | CODE_CLASSES
+            | lex.for_teams)
     out = []
     for name, path in lex.origins.items():
         if Path(path).name == LANGUAGE_FILE and Path(path).parent == bundled_dir():
