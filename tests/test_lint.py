@@ -13,8 +13,9 @@ from tonecheck.lint import lint
 
 # Bundled debt still open (docs/lexicon-format.md, "Lint debt"): lower these as it is paid. Raise one only
 # with the reason here: 173 since thr_kill_verb was merged into thr_harm_verb (one class for the
-# verbs of harm), which took THR-VIO-001's harm_verb_target to 303 characters.
-BASELINE = {"uncovered": 0, "dead-pattern": 0, "long-pattern": 173}
+# verbs of harm), which took THR-VIO-001's harm_verb_target to 303 characters; 174 since INS-ABU-101's
+# bare_abuse_word takes every {ins_name} (983 characters) instead of a copied subset of it.
+BASELINE = {"uncovered": 0, "dead-pattern": 0, "long-pattern": 174}
 
 RULE = """
 [[rule]]
