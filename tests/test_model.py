@@ -75,3 +75,56 @@ def test_model_identifier_exposure_needs_an_identifier_in_the_sentence():
                        for f in CHECKER.check(text).findings), text
     for text in ["他的卡号是6217003810027716", "她住在滨江路88号3单元", "我查到你的香港身份证是Z683920(4)"]:
         assert _SHOWS_IDENTIFIER.search(normalize(text).text), text
+
+
+# The C path (tonecheck._grams, built when a compiler is there) and the Python path must agree
+# bit for bit: the same feature ids and the same float32 probabilities.
+PYTHON_PATH = None if MODEL is None else type(MODEL._fast)(MODEL._w.vocab, MODEL.cues, accelerated=False)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.sampled_from(PIECES + ["^", "$", "\x00", "𠀀", "說", "ab"]), max_size=40).map("".join),
+       st.sampled_from(["debtor", "third_party", "unknown"]), st.sets(st.sampled_from(["distress", "dispute"])),
+       st.sampled_from(["agent", "customer"]))
+def test_c_and_python_paths_agree(text, cp, flags, role):
+    n = normalize(text).text
+    flags = frozenset(flags)
+    fast = MODEL._fast
+    got = fast.sentence(n, role, cp, "call", flags)
+    ref = PYTHON_PATH.sentence(n, role, cp, "call", flags)
+    assert got.tolist() == ref.tolist()
+    assert np.array_equal(fast.probabilities(MODEL._w, got), PYTHON_PATH.probabilities(MODEL._w, ref))
+
+
+def test_c_path_is_used_where_it_was_built():
+    from tonecheck.model import detector
+
+    if detector._grams is None:
+        pytest.skip("tonecheck._grams was not built here (no C compiler): the Python path is in use")
+    assert MODEL._fast.table is not None
+    assert MODEL._fast._c_cues  # the shipped cue words fit the C table
+
+
+def test_c_table_rejects_bad_input_with_a_clear_error():
+    grams = pytest.importorskip("tonecheck._grams")
+    with pytest.raises(ValueError, match="1 to 4 characters"):
+        grams.Table(["toolong"], [0], [-1], [-1], [-1], [-1])
+    with pytest.raises(ValueError, match="ids for"):
+        grams.Table(["ab"], [0, 1], [-1], [-1], [-1], [-1])
+    t = grams.Table(["ab", "b"], [7, 3], [9, -1], [-1, -1], [-1, -1], [-1, -1])
+    ids = np.frombuffer(t.grams("^ab$", [(1, 3)], 0, [5]), dtype=np.int64).tolist()
+    assert ids == [3, 5, 7, 9]  # b, the extra id, ab and ab's negated twin
+    with pytest.raises(IndexError):
+        grams.weight_sum(np.zeros((2, 3), dtype=np.float32), np.array([2], dtype=np.int64))
+    with pytest.raises(TypeError):
+        grams.weight_sum(np.zeros((2, 3), dtype=np.float64), np.array([0], dtype=np.int64))
+
+
+def test_memo_and_first_contact_give_the_same_findings():
+    """Remembered sentences are a cache, not a second opinion."""
+    texts = ["你再不还钱试试看，后果自负", "您可真有本事，半年一分钱都没还", "好的，谢谢您的配合"]
+    first = [CHECKER.check(t).model_dump() for t in texts]
+    again = [CHECKER.check(t).model_dump() for t in texts]
+    MODEL.forget()
+    cold = [CHECKER.check(t).model_dump() for t in texts]
+    assert first == again == cold

@@ -1,6 +1,7 @@
 """The wheel must carry the lexicons and work from any directory."""
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import venv
@@ -29,6 +30,14 @@ def test_wheel_contains_lexicons_and_marker(wheel):
     assert "tonecheck/lexicons/t2s.tsv" in names
     assert "tonecheck/py.typed" in names
     assert "tonecheck/static/index.html" in names and "tonecheck/batch/runner.py" in names
+
+
+@pytest.mark.skipif(shutil.which("cc") is None and shutil.which("gcc") is None, reason="no C compiler here")
+def test_wheel_carries_the_compiled_feature_path(wheel):
+    """Where a compiler is at hand the optional C path is built into the wheel (it is skipped,
+    and the Python path used, where none is)."""
+    names = zipfile.ZipFile(wheel).namelist()
+    assert any(n.startswith("tonecheck/_grams.") and n.endswith((".so", ".pyd")) for n in names), names
 
 
 @pytest.mark.slow

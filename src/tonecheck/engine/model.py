@@ -53,7 +53,7 @@ class TrainedDetector:
         norm = doc.norm
         seen = norm if self.allow_rx is None else blank(norm, self.allow_rx)
         found = self.model.detect(seen.text, sentence_spans(norm), setting.role, setting.counterpart,
-                                  setting.channel, setting.flags, only=self.categories)
+                                  setting.channel, setting.flags, only=self.categories, evidence=False)
         if not found:
             return hits, False
         out = list(hits)
@@ -86,6 +86,8 @@ class TrainedDetector:
                 continue
             if any(out[i].finding.category.value == h.category for i in same_sentence) and not h.sure:
                 continue  # the rules saw this category here; a weaker second subtype would only add noise
+            h = h._replace(evidence=self.model.evidence(seen.text[h.start:h.end], h.subtype, setting.role,
+                                                        setting.counterpart, setting.channel, setting.flags))
             out.append(Hit(self._finding(h, seen, os_, oe, setting.counterpart), None))
             changed = added = True
         if not changed:
@@ -99,7 +101,7 @@ class TrainedDetector:
             return [], False
         out: Flagged = []
         for h in self.model.detect(doc.text, sentence_spans(doc.norm), setting.role, setting.counterpart,
-                                   setting.channel, setting.flags, only=self.categories):
+                                   setting.channel, setting.flags, only=self.categories, evidence=False):
             if h.subtype in self.allowed:
                 out.append((h.start, h.end, Category(h.category)))
         return out, False

@@ -21,12 +21,17 @@ from typing import Mapping, NamedTuple
 
 import numpy as np
 
-from .features import _CONJ_N, CueMatcher, canonical, conjunction_prefixes, features, negated_starts
+from .features import _CONJ_N, MAX_N, CueMatcher, canonical, conjunction_prefixes, features, negated_starts
+
+try:  # the optional C path (setup.py builds it when a compiler is there); the Python path is the same
+    from .. import _grams
+except ImportError:  # pragma: no cover - exercised where no compiler was available
+    _grams = None
 
 WEIGHTS = "weights.npz"
 _MEMO_SIZE = 4096  # (sentence, setting) pairs whose scores a detector remembers
-# What is not content when deciding whether a sentence says anything: punctuation, spaces, fillers.
-_CONTENT_NOISE = re.compile(r"[\s\W_]|[嗯啊哦呃额唉哎呀吧呢嘛哈喂诶欸噢喔哟]")
+# A sentence is judged when it has two characters of content: not punctuation, space, _ or a filler.
+_TWO_CONTENT_CHARS = re.compile(r"[^\W_嗯啊哦呃额唉哎呀吧呢嘛哈喂诶欸噢喔哟].*?[^\W_嗯啊哦呃额唉哎呀吧呢嘛哈喂诶欸噢喔哟]", re.S)
 AGENT_CATEGORIES = ("threat", "insult", "sarcasm", "privacy", "conduct")
 CUSTOMER_CATEGORIES = ("risk",)
 
@@ -94,7 +99,8 @@ class ModelDetector:
                           for side, cats in self._cats.items() for cat in cats}
         self.cues = CueMatcher(w.meta["cue_classes"]) if w.meta.get("cue_classes") else None
         self._fast = _FastFeatures(w.vocab, self.cues)
-        self._memo: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        self._memo: dict[tuple, _Scored] = {}
+        self._plans: dict[tuple, list] = {}
 
     @property
     def categories(self) -> tuple[str, ...]:
@@ -114,56 +120,102 @@ class ModelDetector:
         return {c: float(p[i]) for i, c in enumerate(w.columns)}
 
     def detect(self, text: str, sentences: list[tuple[int, int]], role: str, counterpart: str, channel: str,
-               flags: frozenset[str] = frozenset(), only: frozenset[str] | None = None) -> list[ModelHit]:
+               flags: frozenset[str] = frozenset(), only: frozenset[str] | None = None,
+               evidence: bool = True) -> list[ModelHit]:
         """Subtypes found in each sentence ``text[s:e]`` of the normalised text.
 
-        ``only`` limits the categories looked at (rule selection, thresholds).
+        ``only`` limits the categories looked at (rule selection, thresholds). With
+        ``evidence=False`` the hits carry no evidence n-grams (:meth:`evidence` gives them
+        later): a caller that only confirms rule findings or re-checks a rewrite needs none.
         """
         side = "agent" if role == "agent" else "customer"
-        cats = [c for c in self._cats[side] if only is None or c in only]
-        if not cats:
+        plan = self._plans.get((side, only))
+        if plan is None:
+            plan = self._plans[(side, only)] = self._plan(side, only)
+        if not plan:
             return []
-        spans = [(s, e) for s, e in sentences if len(_CONTENT_NOISE.sub("", text[s:e])) >= 2]
+        spans = [(s, e) for s, e in sentences if _TWO_CONTENT_CHARS.search(text, s, e)]
         if not spans:
             return []  # punctuation and fillers only (，嗯，嗯): nothing to judge
-        w = self._w
-        cat_cols = [self._col[f"{side}:{c}"] for c in cats]
-        th = [self.thresholds.get(c, 1.1) for c in cats]
-        setting = (role, counterpart, channel, flags)
         out: list[ModelHit] = []
-        for s, e in spans:
-            p, fids = self._score(text[s:e], setting)
-            for cat, ci, t in zip(cats, cat_cols, th):
+        for (s, e), scored in zip(spans, self._scores([text[s:e] for s, e in spans], (role, counterpart, channel, flags))):
+            p = scored.p
+            for cat, ci, t, sub_cols, subs in plan:
                 if p[ci] < t:
                     continue
-                sub_cols = self._sub_cols[cat]
-                sp = sorted(zip(p[sub_cols].tolist(), self._subs[cat]), reverse=True)
+                sp = sorted(zip([p[j] for j in sub_cols], subs), reverse=True)
                 sure = [st for q, st in sp if q >= self.subtype_threshold]
                 for st in sure or [sp[0][1]]:
-                    ev = self._fast.evidence(fids, w.W[fids, self._col[f"{side}:{st}"]])
-                    if not ev:
+                    col = self._col[f"{side}:{st}"]
+                    if evidence:
+                        ev: tuple[str, ...] | None = self._fast.evidence(scored.fids, self._w.W[scored.fids, col]) or None
+                    else:
+                        ev = () if scored.carried(col, self._w.W, self._fast.textual) else None
+                    if ev is None:
                         continue  # no stretch of text carries it: the setting and the prior alone do not report
-                    out.append(ModelHit(s, e, cat, st, float(p[ci]), ev, bool(sure)))
+                    out.append(ModelHit(s, e, cat, st, p[ci], ev, bool(sure)))
         return out
 
-    def _score(self, sentence: str, setting: tuple) -> tuple[np.ndarray, np.ndarray]:
-        """Calibrated probabilities of one normalised sentence in its setting, and its feature ids.
+    def _plan(self, side: str, only: frozenset[str] | None) -> list[tuple[str, int, float, list[int], list[str]]]:
+        """Per category looked at: its column, its threshold (as float32, the precision of the
+        probabilities it is compared with), its subtypes' columns and names."""
+        return [(c, self._col[f"{side}:{c}"], float(np.float32(self.thresholds.get(c, 1.1))),
+                 self._sub_cols[c].tolist(), list(self._subs[c]))
+                for c in self._cats[side] if only is None or c in only]
+
+    def evidence(self, sentence: str, subtype: str, role: str, counterpart: str, channel: str,
+                 flags: frozenset[str] = frozenset()) -> tuple[str, ...]:
+        """The n-grams that weighed most for ``subtype`` in one normalised sentence."""
+        side = "agent" if role == "agent" else "customer"
+        fids = self._scores([sentence], (role, counterpart, channel, flags))[0].fids
+        return self._fast.evidence(fids, self._w.W[fids, self._col[f"{side}:{subtype}"]])
+
+    def _scores(self, sentences: list[str], setting: tuple) -> list["_Scored"]:
+        """Calibrated probabilities of normalised sentences in their setting, and their feature ids.
 
         Remembered for the last few thousand (sentence, setting) pairs: scripts repeat the same
         sentences all day, and a rewrite's re-check meets the sentences it kept and our own
         polite replacements again.
         """
-        key = (sentence, setting)
-        got = self._memo.get(key)
-        if got is None:
+        memo = self._memo
+        got = [memo.get((s, setting)) for s in sentences]
+        missing = [i for i, g in enumerate(got) if g is None]
+        if missing:
             w = self._w
-            fids = self._fast.sentence(sentence, *setting)
-            raw = w.W[fids].sum(axis=0) + w.bias if len(fids) else w.bias
-            got = (_sigmoid(w.a * raw + w.b), fids)
-            if len(self._memo) >= _MEMO_SIZE:
-                self._memo.pop(next(iter(self._memo)))
-            self._memo[key] = got
+            for i, fids in zip(missing, self._fast.sentences([sentences[i] for i in missing], *setting)):
+                got[i] = _Scored(self._fast.probabilities(w, fids).tolist(), fids)
+                if len(memo) >= _MEMO_SIZE:
+                    memo.pop(next(iter(memo)))
+                memo[(sentences[i], setting)] = got[i]
+        return got  # type: ignore[return-value]
+
+    def forget(self) -> None:
+        """Drop the remembered sentences (benchmarks measure first contact with this)."""
+        self._memo.clear()
+
+
+class _Scored:
+    """One sentence's probabilities (as Python floats, column by column) and feature ids, and
+    which outputs some text n-gram pushes up (worked out when first asked)."""
+
+    __slots__ = ("p", "fids", "_carried")
+
+    def __init__(self, p: list[float], fids: np.ndarray) -> None:
+        self.p = p
+        self.fids = fids
+        self._carried: dict[int, bool] = {}
+
+    def carried(self, col: int, W: np.ndarray, textual: np.ndarray) -> bool:
+        """Whether a text n-gram of two characters or more weighs for output ``col`` (what
+        :meth:`_FastFeatures.evidence` would show something for)."""
+        got = self._carried.get(col)
+        if got is None:
+            got = self._carried[col] = bool(((W[self.fids, col] > 0) & textual[self.fids]).any())
         return got
+
+
+# The order of the conjunction twins in the C table after N| (bits 1, 2, 4 of its prefix mask).
+_TWIN_ORDER = ("T|", "D|", "X|")
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -171,64 +223,113 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 class _FastFeatures:
-    """The same features as :func:`features`, restricted to the known ones, found with one
-    Aho-Corasick pass over the sentence instead of a Python loop per n-gram.
+    """The same features as :func:`features`, restricted to the known ones, looked up in plain
+    dictionaries: every n-gram of the sentence is sliced once and looked up once.
 
-    Setting tokens are looked up directly; a conjunction (``T|ab``) or a
-    negated n-gram (``N|ab``) is the prefixed twin of a plain 2- or 3-gram,
-    found through a table.
+    (An automaton pass or a vectorised lookup is faster on paper; inside a check, where the
+    rules have just filled the caches with their own tables, one dictionary probe per n-gram
+    costs least, and it builds no list of match tuples.) Setting tokens are looked up
+    directly; a conjunction (``T|ab``) or a negated n-gram (``N|ab``) is the prefixed twin of a
+    plain 2- or 3-gram, found through its own dictionary.
     """
 
-    def __init__(self, vocab: dict[str, int], cues: "CueMatcher | None" = None) -> None:
-        import ahocorasick_rs
-
+    def __init__(self, vocab: dict[str, int], cues: "CueMatcher | None" = None, accelerated: bool = True) -> None:
         self.cues = cues
         # (a text's own "^" or "$" as a one-character feature is left out: the markers would match it)
         plain = [g for g in vocab if "|" not in g and not (len(g) > 1 and g[1] == ":" and g[0] in "RCHFK")
                  and g not in ("^", "$")]
-        self.words = plain
-        self.fid = np.array([vocab[g] for g in plain], dtype=np.int64)
+        if any(not 1 <= len(g) <= MAX_N for g in plain):
+            raise ValueError(f"model vocabulary has text features longer than {MAX_N} characters")
         self.vocab = vocab
         self.names = {i: g for g, i in vocab.items()}
-        self.conj = {}
-        for prefix in ("T|", "D|", "X|", "N|"):
-            arr = np.array([vocab.get(prefix + g, -1) if len(g) in _CONJ_N else -1 for g in plain], dtype=np.int64)
-            if (arr >= 0).any():
-                self.conj[prefix] = arr
-        self.ac = ahocorasick_rs.AhoCorasick(plain, matchkind=ahocorasick_rs.MatchKind.Standard) if plain else None
-        self.fid_list = self.fid.tolist()
-        self.conj_list = {pre: arr.tolist() for pre, arr in self.conj.items()}
+        self.plain = {g: vocab[g] for g in plain}
+        self.twins = {pre: twins for pre in ("T|", "D|", "X|", "N|")
+                      if (twins := {g: vocab[pre + g] for g in plain if len(g) in _CONJ_N and pre + g in vocab})}
+        # What evidence() could show: text n-grams of two characters or more, not setting or cue tokens.
+        self.textual = np.zeros(len(vocab), dtype=bool)
+        for g, i in vocab.items():
+            t = g.split("|", 1)[-1]
+            self.textual[i] = t[1:2] != ":" and len(t.strip("^$")) >= 2
+        self._settings: dict[tuple, list[int]] = {}
+        if cues is not None:
+            cues.bind(vocab)
+        self.table = None
+        self._c_cues = False
+        if _grams is not None and accelerated:
+            cols = [[self.plain[g] for g in plain]]
+            cols += [[self.twins.get(pre, {}).get(g, -1) for g in plain] for pre in ("N|", *_TWIN_ORDER)]
+            self.table = _grams.Table(plain, *cols)
+            cue_args = cues.table_args(_grams.MAX_CUE) if cues is not None else None
+            if cue_args is not None:
+                self.table.set_cues(*cue_args)
+            self._c_cues = cue_args is not None
+
+    def sentences(self, sentences: list[str], role: str, counterpart: str, channel: str,
+                  flags: frozenset[str]) -> list[np.ndarray]:
+        """Feature ids of each sentence, ascending."""
+        return [self.sentence(s, role, counterpart, channel, flags) for s in sentences]
 
     def sentence(self, sentence: str, role: str, counterpart: str, channel: str, flags: frozenset[str]) -> np.ndarray:
-        """Feature ids of one sentence (the hot path: plain Python sets, no array building)."""
+        """Feature ids of one sentence, ascending (one summation order for every path)."""
         t = "^" + canonical(sentence) + "$"
-        hits = self.ac.find_matches_as_indexes(t, overlapping=True) if self.ac else ()
-        pids = {h[0] for h in hits}
-        fid = self.fid_list
-        ids = {fid[i] for i in pids}
-        neg = self.conj_list.get("N|")
+        if self.table is not None:
+            extra = self._setting_ids(role, counterpart, channel, flags)
+            if self.cues is not None and not self._c_cues:
+                extra = extra + self.cues.token_ids([t], [0])[0]
+            mask = sum(1 << _TWIN_ORDER.index(p) for p in conjunction_prefixes(counterpart, flags))
+            scopes = negated_starts(t) if "N|" in self.twins else ()
+            return np.frombuffer(self.table.grams(t, scopes, mask, extra, self._c_cues), dtype=np.int64)
+        n = len(t)
+        two = [t[i:i + 2] for i in range(n - 1)]
+        three = [t[i:i + 3] for i in range(n - 2)]
+        get = self.plain.get
+        ids = set(map(get, t))  # the markers are no feature
+        ids.update(map(get, two))
+        ids.update(map(get, three))
+        ids.update(map(get, [t[i:i + 4] for i in range(n - 3)]))
+        neg = self.twins.get("N|")
         if neg is not None:
-            scopes = negated_starts(t)
-            if scopes:
-                ids.update(c for pid, st, _ in hits if (c := neg[pid]) >= 0 and any(a <= st < b for a, b in scopes))
+            for a, b in negated_starts(t):
+                ids.update(neg.get(t[i:i + k]) for i in range(a, b) for k in _CONJ_N)
         for pre in conjunction_prefixes(counterpart, flags):
-            table = self.conj_list.get(pre)
-            if table is not None:
-                ids.update(c for c in (table[i] for i in pids) if c >= 0)
+            twins = self.twins.get(pre)
+            if twins is not None:
+                ids.update(map(twins.get, two))
+                ids.update(map(twins.get, three))
+        ids.discard(None)
         ids.update(self._setting_ids(role, counterpart, channel, flags))
         if self.cues is not None:
-            vocab = self.vocab
-            ids.update(vocab[k] for k in self.cues.tokens(t[1:-1]) if k in vocab)
-        return np.fromiter(ids, dtype=np.int64, count=len(ids))
+            ids.update(self.cues.token_ids([t], [0])[0])
+        out = np.fromiter(ids, dtype=np.int64, count=len(ids))
+        out.sort()
+        return out
+
+    def probabilities(self, w: "_Weights", fids: np.ndarray) -> np.ndarray:
+        """Calibrated probability of every output for a sentence with these features.
+
+        The C path sums the weight rows and applies bias, slope, intercept and the clip with
+        numpy's float32 rounding, so both paths give the same bits (the tests check it).
+        """
+        if self.table is None:
+            raw = w.W[fids].sum(axis=0) + w.bias if len(fids) else w.bias
+            return _sigmoid(w.a * raw + w.b)
+        e = np.frombuffer(_grams.weight_sum(w.W, fids, w.bias, w.a, w.b), dtype=np.float32).copy()
+        np.exp(e, out=e)
+        e += 1.0
+        return np.divide(1.0, e, out=e)
 
     def _setting_ids(self, role: str, counterpart: str, channel: str, flags: frozenset[str]) -> list[int]:
-        vocab = self.vocab
-        return [vocab[t] for t in (f"R:{role}", f"C:{counterpart}", f"H:{channel}", *(f"F:{f}" for f in sorted(flags)))
-                if t in vocab]
+        key = (role, counterpart, channel, flags)
+        got = self._settings.get(key)
+        if got is None:
+            vocab = self.vocab
+            got = self._settings[key] = [vocab[t] for t in (f"R:{role}", f"C:{counterpart}", f"H:{channel}",
+                                                            *(f"F:{f}" for f in sorted(flags))) if t in vocab]
+        return got
 
     def evidence(self, fids: np.ndarray, contrib: np.ndarray, k: int = 3) -> tuple[str, ...]:
         names = self.names
-        order = np.argsort(-contrib)
+        order = np.argsort(-contrib, kind="stable")  # equal weights (features that always co-occur): by id
         chosen: list[str] = []
         for j in order:
             if contrib[j] <= 0 or len(chosen) >= k:

@@ -1,0 +1,603 @@
+/* The trained detector's hot path in C: known n-grams of a sentence, and its weight sums.
+ *
+ * Optional: tonecheck.model.detector falls back to the same computation in Python when this
+ * extension is not built (no compiler at install time), and the tests check that both give the
+ * same feature ids and bit-identical sums.
+ *
+ * Table(words, plain, neg, t, d, x): every known plain n-gram (1 to 4 characters) with its
+ *   feature id and the ids of its prefixed twins (N| negated, T| to a third party, D| after
+ *   distress, X| in a dispute; -1 when the model has none).
+ * Table.set_cues(words, classes, n_classes, single, pair): the cue words (up to MAX_CUE
+ *   characters) with their class, and the ids of the K:class and K:a&b tokens.
+ * Table.grams(text, scopes, prefixes, extra, cues=False) -> bytes: the ascending, distinct
+ *   int64 feature ids of every known n-gram of `text` (the "^sentence$" string), the N| twins
+ *   of 2- and 3-grams starting inside one of `scopes` ([from, to) pairs), the T|/D|/X| twins of
+ *   2- and 3-grams whose bit (1, 2, 4) is set in `prefixes`, the ids in `extra` and, with
+ *   `cues`, the cue tokens of the classes whose words occur in `text`.
+ * weight_sum(W, ids[, bias, slope, intercept]) -> bytes: float32 sums of the rows `ids` of the
+ *   C-contiguous float32 matrix W, row after row in the order given (numpy's
+ *   W[ids].sum(axis=0), bit for bit); with bias, slope and intercept, the negated, clipped
+ *   logits -clip(slope * (sum + bias) + intercept, -50, 50) whose exp the caller takes.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_N 4
+
+typedef struct {
+    uint64_t lo, hi;  /* the n-gram: code points packed 21 bits each, length in hi */
+    int32_t v[5];     /* plain id, N|, T|, D|, X| twins (-1: none) */
+} Entry;
+
+#define MAX_CUE 8      /* longest cue word */
+#define MAX_CLASSES 64 /* cue classes: one bit each */
+
+typedef struct {
+    uint64_t k[3];    /* the word: code points packed 21 bits each, length in the top bits of k[2] */
+    uint64_t classes; /* the cue classes it belongs to */
+} CueEntry;
+
+typedef struct {
+    PyObject_HEAD
+    Entry *entries;
+    uint64_t *slots;  /* (hash fingerprint << 32) | (entry index + 1); 0 = empty */
+    uint64_t mask;
+    Py_ssize_t count;
+    /* cue words (optional): a small table of their own, and the ids of the class tokens */
+    CueEntry *cues;
+    uint64_t *cue_slots;
+    uint64_t cue_mask;
+    int cue_max;      /* longest cue word, 0 = no cues */
+    int n_classes;
+    int32_t *single;  /* n_classes ids of K:class (-1: unknown to the model) */
+    int32_t *pair;    /* n_classes * n_classes ids of K:a&b for a < b (-1: unknown) */
+    uint8_t *cue_first; /* 65536 buckets of first characters: bit k-1 set when a cue word of
+                           length k starts with a character of the bucket */
+} Table;
+
+static uint64_t mix(uint64_t x)
+{
+    x ^= x >> 30; x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27; x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return x;
+}
+
+static uint64_t hash_key(uint64_t lo, uint64_t hi) { return mix(lo ^ mix(hi + 0x9e3779b97f4a7c15ULL)); }
+
+static void pack(int kind, const void *data, Py_ssize_t i, int n, uint64_t *lo, uint64_t *hi)
+{
+    uint64_t c[MAX_N] = {0, 0, 0, 0};
+    for (int j = 0; j < n; j++)
+        c[j] = (uint64_t)PyUnicode_READ(kind, data, i + j);
+    *lo = c[0] | (c[1] << 21) | (c[2] << 42);
+    *hi = c[3] | ((uint64_t)n << 21);
+}
+
+static void pack_long(int kind, const void *data, Py_ssize_t i, int n, uint64_t k[3])
+{
+    uint64_t c[MAX_CUE] = {0};
+    for (int j = 0; j < n; j++)
+        c[j] = (uint64_t)PyUnicode_READ(kind, data, i + j);
+    k[0] = c[0] | (c[1] << 21) | (c[2] << 42);
+    k[1] = c[3] | (c[4] << 21) | (c[5] << 42);
+    k[2] = c[6] | (c[7] << 21) | ((uint64_t)n << 42);
+}
+
+static uint64_t hash_cue(const uint64_t k[3]) { return mix(k[0] ^ mix(k[1] ^ mix(k[2] + 0x9e3779b97f4a7c15ULL))); }
+
+static const CueEntry *find_cue(const Table *t, const uint64_t k[3])
+{
+    uint64_t h = hash_cue(k);
+    for (uint64_t s = h & t->cue_mask;; s = (s + 1) & t->cue_mask) {
+        uint64_t slot = t->cue_slots[s];
+        if (slot == 0)
+            return NULL;
+        const CueEntry *e = &t->cues[slot - 1];
+        if (e->k[0] == k[0] && e->k[1] == k[1] && e->k[2] == k[2])
+            return e;
+    }
+}
+
+static const Entry *find(const Table *t, uint64_t lo, uint64_t hi)
+{
+    uint64_t h = hash_key(lo, hi);
+    uint64_t fp = h >> 32;
+    for (uint64_t s = h & t->mask;; s = (s + 1) & t->mask) {
+        uint64_t slot = t->slots[s];
+        if (slot == 0)
+            return NULL;
+        if ((slot >> 32) == fp) {
+            const Entry *e = &t->entries[(slot & 0xffffffffULL) - 1];
+            if (e->lo == lo && e->hi == hi)
+                return e;
+        }
+    }
+}
+
+static int read_ids(PyObject *seq, Py_ssize_t n, int32_t *out, int col, const char *name)
+{
+    PyObject *fast = PySequence_Fast(seq, name);
+    if (fast == NULL)
+        return -1;
+    if (PySequence_Fast_GET_SIZE(fast) != n) {
+        PyErr_Format(PyExc_ValueError, "%s: %zd ids for %zd words", name, PySequence_Fast_GET_SIZE(fast), n);
+        Py_DECREF(fast);
+        return -1;
+    }
+    PyObject **items = PySequence_Fast_ITEMS(fast);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        long v = PyLong_AsLong(items[i]);
+        if (v == -1 && PyErr_Occurred()) { Py_DECREF(fast); return -1; }
+        if (v < -1 || v > INT32_MAX) {
+            PyErr_Format(PyExc_ValueError, "%s: id %ld out of range", name, v);
+            Py_DECREF(fast);
+            return -1;
+        }
+        out[i * 5 + col] = (int32_t)v;
+    }
+    Py_DECREF(fast);
+    return 0;
+}
+
+static int Table_init(Table *self, PyObject *args, PyObject *kwds)
+{
+    PyObject *words, *cols[5];
+    if (!PyArg_ParseTuple(args, "OOOOOO", &words, &cols[0], &cols[1], &cols[2], &cols[3], &cols[4]))
+        return -1;
+    PyObject *fast = PySequence_Fast(words, "words must be a sequence");
+    if (fast == NULL)
+        return -1;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+    if (n >= (Py_ssize_t)INT32_MAX) { Py_DECREF(fast); PyErr_SetString(PyExc_ValueError, "too many words"); return -1; }
+    uint64_t cap = 16;
+    while (cap < (uint64_t)n * 2 + 1)
+        cap <<= 1;
+    int32_t *vals = PyMem_Calloc((size_t)(n ? n : 1) * 5, sizeof(int32_t));
+    Entry *entries = PyMem_Calloc((size_t)(n ? n : 1), sizeof(Entry));
+    uint64_t *slots = PyMem_Calloc(cap, sizeof(uint64_t));
+    if (!vals || !entries || !slots) {
+        PyMem_Free(vals); PyMem_Free(entries); PyMem_Free(slots); Py_DECREF(fast);
+        PyErr_NoMemory();
+        return -1;
+    }
+    static const char *names[5] = {"plain ids", "N| ids", "T| ids", "D| ids", "X| ids"};
+    for (int c = 0; c < 5; c++) {
+        if (read_ids(cols[c], n, vals, c, names[c]) < 0) {
+            PyMem_Free(vals); PyMem_Free(entries); PyMem_Free(slots); Py_DECREF(fast);
+            return -1;
+        }
+    }
+    PyObject **items = PySequence_Fast_ITEMS(fast);
+    Py_ssize_t used = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *w = items[i];
+        if (!PyUnicode_Check(w) || PyUnicode_GET_LENGTH(w) < 1 || PyUnicode_GET_LENGTH(w) > MAX_N) {
+            PyMem_Free(vals); PyMem_Free(entries); PyMem_Free(slots); Py_DECREF(fast);
+            PyErr_Format(PyExc_ValueError, "word %zd is not a string of 1 to %d characters", i, MAX_N);
+            return -1;
+        }
+        Entry *e = &entries[used];
+        pack(PyUnicode_KIND(w), PyUnicode_DATA(w), 0, (int)PyUnicode_GET_LENGTH(w), &e->lo, &e->hi);
+        memcpy(e->v, &vals[i * 5], sizeof e->v);
+        uint64_t h = hash_key(e->lo, e->hi);
+        uint64_t s = h & (cap - 1);
+        int dup = 0;
+        while (slots[s] != 0) {
+            const Entry *o = &entries[(slots[s] & 0xffffffffULL) - 1];
+            if (o->lo == e->lo && o->hi == e->hi) { dup = 1; break; }
+            s = (s + 1) & (cap - 1);
+        }
+        if (dup)
+            continue;  /* a repeated word keeps its first ids (callers pass distinct words) */
+        slots[s] = ((h >> 32) << 32) | (uint64_t)(used + 1);
+        used++;
+    }
+    Py_DECREF(fast);
+    PyMem_Free(vals);
+    PyMem_Free(self->entries);
+    PyMem_Free(self->slots);
+    self->entries = entries;
+    self->slots = slots;
+    self->mask = cap - 1;
+    self->count = used;
+    return 0;
+}
+
+static void free_cues(Table *self)
+{
+    PyMem_Free(self->cues); PyMem_Free(self->cue_slots); PyMem_Free(self->single); PyMem_Free(self->pair);
+    PyMem_Free(self->cue_first);
+    self->cues = NULL; self->cue_slots = NULL; self->single = NULL; self->pair = NULL; self->cue_first = NULL;
+    self->cue_max = 0; self->n_classes = 0;
+}
+
+static int read_int32s(PyObject *seq, Py_ssize_t n, int32_t *out, const char *name)
+{
+    PyObject *fast = PySequence_Fast(seq, name);
+    if (fast == NULL)
+        return -1;
+    if (PySequence_Fast_GET_SIZE(fast) != n) {
+        PyErr_Format(PyExc_ValueError, "%s: %zd values, expected %zd", name, PySequence_Fast_GET_SIZE(fast), n);
+        Py_DECREF(fast);
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        long v = PyLong_AsLong(PySequence_Fast_GET_ITEM(fast, i));
+        if (v == -1 && PyErr_Occurred()) { Py_DECREF(fast); return -1; }
+        if (v < -1 || v > INT32_MAX) {
+            PyErr_Format(PyExc_ValueError, "%s: %ld out of range", name, v);
+            Py_DECREF(fast);
+            return -1;
+        }
+        out[i] = (int32_t)v;
+    }
+    Py_DECREF(fast);
+    return 0;
+}
+
+/* set_cues(words, classes, single, pair): cue words (1 to MAX_CUE characters) with the index of
+ * their class (classes numbered in name order), the ids of the K:class tokens and of the
+ * K:a&b tokens (row a, column b, a < b). */
+static PyObject *Table_set_cues(Table *self, PyObject *args)
+{
+    PyObject *words, *classes, *single, *pair;
+    int n_classes;
+    if (!PyArg_ParseTuple(args, "OOiOO", &words, &classes, &n_classes, &single, &pair))
+        return NULL;
+    if (n_classes < 0 || n_classes > MAX_CLASSES) {
+        PyErr_Format(PyExc_ValueError, "at most %d cue classes", MAX_CLASSES);
+        return NULL;
+    }
+    PyObject *wf = PySequence_Fast(words, "words must be a sequence");
+    if (wf == NULL)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(wf);
+    uint64_t cap = 16;
+    while (cap < (uint64_t)n * 2 + 1)
+        cap <<= 1;
+    int32_t *cls = PyMem_Calloc((size_t)(n ? n : 1), sizeof(int32_t));
+    CueEntry *cues = PyMem_Calloc((size_t)(n ? n : 1), sizeof(CueEntry));
+    uint64_t *slots = PyMem_Calloc(cap, sizeof(uint64_t));
+    int32_t *sg = PyMem_Calloc((size_t)(n_classes ? n_classes : 1), sizeof(int32_t));
+    int32_t *pr = PyMem_Calloc((size_t)(n_classes ? n_classes * n_classes : 1), sizeof(int32_t));
+    uint8_t *first = PyMem_Calloc(65536, 1);
+    int cue_max = 0;
+    Py_ssize_t used = 0;
+    if (!cls || !cues || !slots || !sg || !pr || !first) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    if (read_int32s(classes, n, cls, "classes") < 0 || read_int32s(single, n_classes, sg, "single") < 0
+            || read_int32s(pair, (Py_ssize_t)n_classes * n_classes, pr, "pair") < 0)
+        goto fail;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *w = PySequence_Fast_GET_ITEM(wf, i);
+        if (!PyUnicode_Check(w) || PyUnicode_GET_LENGTH(w) < 1 || PyUnicode_GET_LENGTH(w) > MAX_CUE) {
+            PyErr_Format(PyExc_ValueError, "cue word %zd is not a string of 1 to %d characters", i, MAX_CUE);
+            goto fail;
+        }
+        if (cls[i] < 0 || cls[i] >= n_classes) {
+            PyErr_Format(PyExc_ValueError, "cue word %zd: class %d out of range", i, (int)cls[i]);
+            goto fail;
+        }
+        int len = (int)PyUnicode_GET_LENGTH(w);
+        uint64_t k[3];
+        pack_long(PyUnicode_KIND(w), PyUnicode_DATA(w), 0, len, k);
+        uint64_t s = hash_cue(k) & (cap - 1);
+        while (slots[s] != 0) {
+            CueEntry *o = &cues[slots[s] - 1];
+            if (o->k[0] == k[0] && o->k[1] == k[1] && o->k[2] == k[2])
+                break;
+            s = (s + 1) & (cap - 1);
+        }
+        if (slots[s] == 0) {
+            memcpy(cues[used].k, k, sizeof k);
+            slots[s] = (uint64_t)(++used);
+        }
+        cues[slots[s] - 1].classes |= (uint64_t)1 << cls[i];
+        first[PyUnicode_READ_CHAR(w, 0) & 0xffff] |= (uint8_t)(1u << (len - 1));
+        if (len > cue_max)
+            cue_max = len;
+    }
+    Py_DECREF(wf);
+    PyMem_Free(cls);
+    free_cues(self);
+    self->cues = cues; self->cue_slots = slots; self->cue_mask = cap - 1;
+    self->single = sg; self->pair = pr; self->n_classes = n_classes; self->cue_max = cue_max;
+    self->cue_first = first;
+    Py_RETURN_NONE;
+fail:
+    Py_DECREF(wf);
+    PyMem_Free(cls); PyMem_Free(cues); PyMem_Free(slots); PyMem_Free(sg); PyMem_Free(pr); PyMem_Free(first);
+    return NULL;
+}
+
+static void Table_dealloc(Table *self)
+{
+    free_cues(self);
+    PyMem_Free(self->entries);
+    PyMem_Free(self->slots);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static PyObject *Table_grams(Table *self, PyObject *args)
+{
+    PyObject *text, *scopes, *extra;
+    int prefixes, with_cues = 0;
+    if (!PyArg_ParseTuple(args, "UOiO|p", &text, &scopes, &prefixes, &extra, &with_cues))
+        return NULL;
+    if (self->slots == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Table not initialised");
+        return NULL;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    PyObject *sf = PySequence_Fast(scopes, "scopes must be a sequence of (from, to) pairs");
+    if (sf == NULL)
+        return NULL;
+    PyObject *ef = PySequence_Fast(extra, "extra must be a sequence of ids");
+    if (ef == NULL) { Py_DECREF(sf); return NULL; }
+    Py_ssize_t ns = PySequence_Fast_GET_SIZE(sf), ne = PySequence_Fast_GET_SIZE(ef);
+    char *in_scope = NULL;
+    /* at most: MAX_N plain + 2 * (N + 3 prefixes) twins per position, the extras, the cue tokens */
+    Py_ssize_t cap = n * (MAX_N + 8) + ne + 1 + (Py_ssize_t)MAX_CLASSES * (MAX_CLASSES + 1) / 2;
+    int64_t *out = PyMem_Malloc((size_t)cap * sizeof(int64_t));
+    if (out == NULL) { Py_DECREF(sf); Py_DECREF(ef); return PyErr_NoMemory(); }
+    if (ns > 0) {
+        in_scope = PyMem_Calloc((size_t)(n ? n : 1), 1);
+        if (in_scope == NULL) { PyMem_Free(out); Py_DECREF(sf); Py_DECREF(ef); return PyErr_NoMemory(); }
+        for (Py_ssize_t k = 0; k < ns; k++) {
+            Py_ssize_t a, b;
+            if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(sf, k), "nn", &a, &b)) {
+                PyMem_Free(in_scope); PyMem_Free(out); Py_DECREF(sf); Py_DECREF(ef);
+                return NULL;
+            }
+            if (a < 0) a = 0;
+            if (b > n) b = n;
+            for (Py_ssize_t i = a; i < b; i++)
+                in_scope[i] = 1;
+        }
+    }
+    Py_ssize_t m = 0;
+    /* Three passes over every (position, length), so that the table's cache misses overlap
+     * instead of waiting one after another: hash and prefetch the slot; probe to the first
+     * slot whose fingerprint matches and prefetch its entry; compare and emit. */
+    Py_ssize_t nq = 0;
+    Py_ssize_t total = n * MAX_N;
+    uint64_t *q = PyMem_Malloc((size_t)(total ? total : 1) * 3 * sizeof(uint64_t));  /* lo, hi, hash */
+    int64_t *cand = PyMem_Malloc((size_t)(total ? total : 1) * sizeof(int64_t));
+    if (q == NULL || cand == NULL) {
+        PyMem_Free(q); PyMem_Free(cand); PyMem_Free(in_scope); PyMem_Free(out); Py_DECREF(sf); Py_DECREF(ef);
+        return PyErr_NoMemory();
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        for (int k = 1; k <= MAX_N && i + k <= n; k++, nq++) {
+            pack(kind, data, i, k, &q[3 * nq], &q[3 * nq + 1]);
+            q[3 * nq + 2] = hash_key(q[3 * nq], q[3 * nq + 1]);
+            __builtin_prefetch(&self->slots[q[3 * nq + 2] & self->mask]);
+        }
+    }
+    for (Py_ssize_t j = 0; j < nq; j++) {
+        uint64_t h = q[3 * j + 2], fp = h >> 32;
+        cand[j] = -1;
+        for (uint64_t s = h & self->mask;; s = (s + 1) & self->mask) {
+            uint64_t slot = self->slots[s];
+            if (slot == 0)
+                break;
+            if ((slot >> 32) == fp) {
+                cand[j] = (int64_t)(slot & 0xffffffffULL) - 1;
+                __builtin_prefetch(&self->entries[cand[j]]);
+                break;
+            }
+        }
+    }
+    nq = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        for (int k = 1; k <= MAX_N && i + k <= n; k++, nq++) {
+            if (cand[nq] < 0)
+                continue;
+            uint64_t lo = q[3 * nq], hi = q[3 * nq + 1];
+            const Entry *e = &self->entries[cand[nq]];
+            if (e->lo != lo || e->hi != hi)
+                e = find(self, lo, hi);  /* a fingerprint collision: probe on properly */
+            if (e == NULL)
+                continue;
+            if (e->v[0] >= 0)
+                out[m++] = e->v[0];
+            if (k == 2 || k == 3) {
+                if (in_scope && in_scope[i] && e->v[1] >= 0)
+                    out[m++] = e->v[1];
+                for (int p = 0; p < 3; p++)
+                    if ((prefixes >> p) & 1 && e->v[2 + p] >= 0)
+                        out[m++] = e->v[2 + p];
+            }
+        }
+    }
+    PyMem_Free(q);
+    PyMem_Free(cand);
+    if (with_cues && self->cue_max > 0) {
+        uint64_t present = 0;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            unsigned lengths = self->cue_first[PyUnicode_READ(kind, data, i) & 0xffff];
+            for (int k = 1; lengths >> (k - 1) && i + k <= n; k++) {
+                if (!((lengths >> (k - 1)) & 1))
+                    continue;
+                uint64_t key[3];
+                pack_long(kind, data, i, k, key);
+                const CueEntry *c = find_cue(self, key);
+                if (c != NULL)
+                    present |= c->classes;
+            }
+        }
+        for (int a = 0; a < self->n_classes; a++) {
+            if (!((present >> a) & 1))
+                continue;
+            if (self->single[a] >= 0)
+                out[m++] = self->single[a];
+            for (int b = a + 1; b < self->n_classes; b++)
+                if ((present >> b) & 1 && self->pair[a * self->n_classes + b] >= 0)
+                    out[m++] = self->pair[a * self->n_classes + b];
+        }
+    }
+    for (Py_ssize_t k = 0; k < ne; k++) {
+        long long v = PyLong_AsLongLong(PySequence_Fast_GET_ITEM(ef, k));
+        if (v == -1 && PyErr_Occurred()) {
+            PyMem_Free(in_scope); PyMem_Free(out); Py_DECREF(sf); Py_DECREF(ef);
+            return NULL;
+        }
+        out[m++] = v;
+    }
+    PyMem_Free(in_scope);
+    Py_DECREF(sf);
+    Py_DECREF(ef);
+    qsort(out, (size_t)m, sizeof(int64_t), cmp_i64);
+    Py_ssize_t u = 0;
+    for (Py_ssize_t k = 0; k < m; k++)
+        if (u == 0 || out[k] != out[u - 1])
+            out[u++] = out[k];
+    PyObject *res = PyBytes_FromStringAndSize((const char *)out, u * (Py_ssize_t)sizeof(int64_t));
+    PyMem_Free(out);
+    return res;
+}
+
+static int float_vector(PyObject *obj, Py_buffer *view, Py_ssize_t n, const char *name)
+{
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        return -1;
+    if (view->itemsize != 4 || view->format == NULL || strcmp(view->format, "f") != 0
+            || view->len != n * (Py_ssize_t)sizeof(float)) {
+        PyBuffer_Release(view);
+        PyErr_Format(PyExc_TypeError, "%s must be a float32 vector of %zd values", name, n);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *weight_sum(PyObject *mod, PyObject *args)
+{
+    PyObject *wobj, *iobj, *bobj = NULL, *aobj = NULL, *cobj = NULL;
+    if (!PyArg_ParseTuple(args, "OO|OOO", &wobj, &iobj, &bobj, &aobj, &cobj))
+        return NULL;
+    Py_buffer W, I;
+    if (PyObject_GetBuffer(wobj, &W, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_ND) < 0)
+        return NULL;
+    if (W.ndim != 2 || W.itemsize != 4 || W.format == NULL || strcmp(W.format, "f") != 0) {
+        PyBuffer_Release(&W);
+        PyErr_SetString(PyExc_TypeError, "W must be a C-contiguous 2-D float32 array");
+        return NULL;
+    }
+    if (PyObject_GetBuffer(iobj, &I, PyBUF_C_CONTIGUOUS) < 0) { PyBuffer_Release(&W); return NULL; }
+    if (I.len % (Py_ssize_t)sizeof(int64_t) != 0) {
+        PyBuffer_Release(&W); PyBuffer_Release(&I);
+        PyErr_SetString(PyExc_TypeError, "ids must be int64");
+        return NULL;
+    }
+    Py_ssize_t rows = W.shape[0], cols = W.shape[1], k = I.len / (Py_ssize_t)sizeof(int64_t);
+    const float *w = (const float *)W.buf;
+    const int64_t *ids = (const int64_t *)I.buf;
+    PyObject *res = PyBytes_FromStringAndSize(NULL, cols * (Py_ssize_t)sizeof(float));
+    if (res == NULL) { PyBuffer_Release(&W); PyBuffer_Release(&I); return NULL; }
+    float *acc = (float *)PyBytes_AS_STRING(res);
+    for (Py_ssize_t j = 0; j < cols; j++)
+        acc[j] = 0.0f;
+    for (Py_ssize_t r = 0; r < k; r++) {
+        int64_t row = ids[r];
+        if (row < 0 || row >= rows) {
+            Py_DECREF(res); PyBuffer_Release(&W); PyBuffer_Release(&I);
+            PyErr_Format(PyExc_IndexError, "row %lld out of range", (long long)row);
+            return NULL;
+        }
+        const float *src = w + row * cols;
+        for (Py_ssize_t j = 0; j < cols; j++)
+            acc[j] += src[j];
+    }
+    PyBuffer_Release(&W);
+    PyBuffer_Release(&I);
+    if (bobj != NULL) {
+        /* with bias, slope and intercept: -clip(slope * (sum + bias) + intercept, -50, 50), each
+         * step rounded to float32 as numpy rounds it; the caller takes exp of it */
+        if (aobj == NULL || cobj == NULL) {
+            Py_DECREF(res);
+            PyErr_SetString(PyExc_TypeError, "bias needs slope and intercept too");
+            return NULL;
+        }
+        Py_buffer B, A, C;
+        if (float_vector(bobj, &B, cols, "bias") < 0) { Py_DECREF(res); return NULL; }
+        if (float_vector(aobj, &A, cols, "slope") < 0) { PyBuffer_Release(&B); Py_DECREF(res); return NULL; }
+        if (float_vector(cobj, &C, cols, "intercept") < 0) {
+            PyBuffer_Release(&B); PyBuffer_Release(&A); Py_DECREF(res);
+            return NULL;
+        }
+        const float *bias = B.buf, *slope = A.buf, *icpt = C.buf;
+        for (Py_ssize_t j = 0; j < cols; j++) {
+            volatile float raw = acc[j] + bias[j];  /* volatile: no fused or widened arithmetic */
+            volatile float x = slope[j] * raw;
+            x = x + icpt[j];
+            float y = x;
+            if (y < -50.0f) y = -50.0f;
+            if (y > 50.0f) y = 50.0f;
+            acc[j] = -y;
+        }
+        PyBuffer_Release(&B); PyBuffer_Release(&A); PyBuffer_Release(&C);
+    }
+    return res;
+}
+
+static PyMethodDef Table_methods[] = {
+    {"grams", (PyCFunction)Table_grams, METH_VARARGS,
+     "grams(text, scopes, prefixes, extra, cues=False) -> bytes of int64 ids"},
+    {"set_cues", (PyCFunction)Table_set_cues, METH_VARARGS, "set_cues(words, classes, n_classes, single, pair)"},
+    {NULL}
+};
+
+static PyTypeObject TableType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "tonecheck._grams.Table",
+    .tp_doc = "Known n-grams and their twins, for the trained detector's features.",
+    .tp_basicsize = sizeof(Table),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Table_init,
+    .tp_dealloc = (destructor)Table_dealloc,
+    .tp_methods = Table_methods,
+};
+
+static PyMethodDef module_methods[] = {
+    {"weight_sum", weight_sum, METH_VARARGS, "weight_sum(W, ids) -> bytes of float32 row sums"},
+    {NULL}
+};
+
+static struct PyModuleDef moduledef = {
+    PyModuleDef_HEAD_INIT, "tonecheck._grams", "The trained detector's hot path (optional).", -1, module_methods,
+};
+
+PyMODINIT_FUNC PyInit__grams(void)
+{
+    if (PyType_Ready(&TableType) < 0)
+        return NULL;
+    PyObject *m = PyModule_Create(&moduledef);
+    if (m == NULL)
+        return NULL;
+    if (PyModule_AddIntConstant(m, "MAX_CUE", MAX_CUE) < 0 || PyModule_AddIntConstant(m, "MAX_N", MAX_N) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&TableType);
+    if (PyModule_AddObject(m, "Table", (PyObject *)&TableType) < 0) {
+        Py_DECREF(&TableType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
