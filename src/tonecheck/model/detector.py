@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Mapping, NamedTuple
@@ -150,7 +150,7 @@ class ModelDetector:
                     if evidence:
                         ev: tuple[str, ...] | None = self._fast.evidence(scored.fids, self._w.W[scored.fids, col]) or None
                     else:
-                        ev = () if scored.carried(col, self._w.W, self._fast.textual) else None
+                        ev = () if scored.carried(col, self._w.W, self._fast) else None
                     if ev is None:
                         continue  # no stretch of text carries it: the setting and the prior alone do not report
                     out.append(ModelHit(s, e, cat, st, p[ci], ev, bool(sure)))
@@ -205,12 +205,13 @@ class _Scored:
         self.fids = fids
         self._carried: dict[int, bool] = {}
 
-    def carried(self, col: int, W: np.ndarray, textual: np.ndarray) -> bool:
+    def carried(self, col: int, W: np.ndarray, fast: "_FastFeatures") -> bool:
         """Whether a text n-gram of two characters or more weighs for output ``col`` (what
         :meth:`_FastFeatures.evidence` would show something for)."""
         got = self._carried.get(col)
         if got is None:
-            got = self._carried[col] = bool(((W[self.fids, col] > 0) & textual[self.fids]).any())
+            up = self.fids[W[self.fids, col] > 0].tolist()
+            got = self._carried[col] = any(map(fast.shows_text, up))
         return got
 
 
@@ -236,33 +237,47 @@ class _FastFeatures:
     def __init__(self, vocab: dict[str, int], cues: "CueMatcher | None" = None, accelerated: bool = True) -> None:
         self.cues = cues
         # (a text's own "^" or "$" as a one-character feature is left out: the markers would match it)
-        plain = [g for g in vocab if "|" not in g and not (len(g) > 1 and g[1] == ":" and g[0] in "RCHFK")
-                 and g not in ("^", "$")]
+        plain = [g for g in vocab if "|" not in g and not (g[1:2] == ":" and g[0] in "RCHFK") and g not in ("^", "$")]
         if any(not 1 <= len(g) <= MAX_N for g in plain):
             raise ValueError(f"model vocabulary has text features longer than {MAX_N} characters")
         self.vocab = vocab
-        self.names = {i: g for g, i in vocab.items()}
-        self.plain = {g: vocab[g] for g in plain}
-        self.twins = {pre: twins for pre in ("T|", "D|", "X|", "N|")
-                      if (twins := {g: vocab[pre + g] for g in plain if len(g) in _CONJ_N and pre + g in vocab})}
-        # What evidence() could show: text n-grams of two characters or more, not setting or cue tokens.
-        self.textual = np.zeros(len(vocab), dtype=bool)
+        # The prefixed twins of plain 2- and 3-grams, found from the (fewer) prefixed features.
+        self.twins: dict[str, dict[str, int]] = {}
         for g, i in vocab.items():
-            t = g.split("|", 1)[-1]
-            self.textual[i] = t[1:2] != ":" and len(t.strip("^$")) >= 2
+            if g[1:2] == "|" and g[:2] in ("T|", "D|", "X|", "N|") and len(g) - 2 in _CONJ_N:
+                self.twins.setdefault(g[:2], {})[g[2:]] = i
         self._settings: dict[tuple, list[int]] = {}
         if cues is not None:
             cues.bind(vocab)
         self.table = None
         self._c_cues = False
         if _grams is not None and accelerated:
-            cols = [[self.plain[g] for g in plain]]
-            cols += [[self.twins.get(pre, {}).get(g, -1) for g in plain] for pre in ("N|", *_TWIN_ORDER)]
-            self.table = _grams.Table(plain, *cols)
+            # n-grams with a twin but no plain feature of their own still need an entry
+            known = set(plain)
+            words = plain + sorted({g for twins in self.twins.values() for g in twins if g not in known})
+            cols = [[vocab[g] for g in plain] + [-1] * (len(words) - len(plain))]
+            for pre in ("N|", *_TWIN_ORDER):
+                twins = self.twins.get(pre, {})
+                cols.append([twins.get(g, -1) for g in words] if twins else [-1] * len(words))
+            self.table = _grams.Table(words, *cols)
             cue_args = cues.table_args(_grams.MAX_CUE) if cues is not None else None
             if cue_args is not None:
                 self.table.set_cues(*cue_args)
             self._c_cues = cue_args is not None
+            self.plain: dict[str, int] = {}  # the Python path's table, not needed
+        else:
+            self.plain = {g: vocab[g] for g in plain}
+
+    @cached_property
+    def names(self) -> dict[int, str]:
+        """Feature id -> feature (built when first explained: most checks never need it)."""
+        return dict(zip(self.vocab.values(), self.vocab))
+
+    def shows_text(self, fid: int) -> bool:
+        """Whether feature ``fid`` is a text n-gram of two characters or more (not a setting or
+        cue token): what :meth:`evidence` could show a reviewer."""
+        t = self.names[fid].split("|", 1)[-1]
+        return t[1:2] != ":" and len(t.strip("^$")) >= 2
 
     def sentences(self, sentences: list[str], role: str, counterpart: str, channel: str,
                   flags: frozenset[str]) -> list[np.ndarray]:
