@@ -1,9 +1,12 @@
 """Build hook for the one optional C extension (pyproject.toml holds everything else).
 
-``tonecheck._grams`` speeds up the trained detector's features. It is optional: without a C
-compiler the build skips it and tonecheck computes the same features in Python.
+``tonecheck._grams`` finds the trained detector's features and ``tonecheck._gates`` decides
+which rule patterns may run. Both are optional: without a C compiler the build skips them and
+tonecheck does the same work in Python (the tests check that both paths agree).
 """
 from setuptools import Extension, setup
 
-setup(ext_modules=[Extension("tonecheck._grams", ["src/tonecheck/_grams.c"], optional=True,
-                             extra_compile_args=["-O2", "-ffp-contract=off"])])
+FLAGS = ["-O2", "-ffp-contract=off"]  # no fused multiply-add: sums round as numpy rounds them
+
+setup(ext_modules=[Extension(f"tonecheck.{name}", [f"src/tonecheck/{name}.c"], optional=True, extra_compile_args=FLAGS)
+                   for name in ("_grams", "_gates")])

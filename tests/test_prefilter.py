@@ -113,3 +113,55 @@ def test_gate_cache_round_trip_and_an_unwritable_directory(tmp_path, monkeypatch
     broken = GateCache(pats)
     assert [broken.get(p) for p in pats] == got
     broken.save()  # cannot write: silently not cached
+
+
+def _corpus_texts(n: int) -> list[str]:
+    import json
+    import random
+    from pathlib import Path
+
+    rows = [json.loads(line)["text"] for line in
+            (Path(__file__).resolve().parents[1] / "corpus" / "corpus.jsonl").read_text(encoding="utf-8").splitlines()]
+    return random.Random(12).sample(rows, n)
+
+
+def test_c_gate_index_chooses_the_patterns_the_python_loop_chooses():
+    """The optional C gate index (tonecheck._gates) and RuleDetector's Python loop agree on
+    which patterns may run, for every setting's rule selection."""
+    from tonecheck.engine.compile import Setting
+    from tonecheck.engine.search import Deadline
+
+    engine = tonecheck.default_checker().engine
+    rs, det = engine.rules, engine.detectors[0]
+    if rs.gate_index is None:
+        pytest.skip("tonecheck._gates was not built here (no C compiler): the Python loop is in use")
+    settings = [Setting("agent", "debtor", "call", frozenset()), Setting("agent", "third_party", "sms", frozenset({"distress"})),
+                Setting("agent", "unknown", "visit", frozenset({"dispute"})), Setting("customer", "unknown", "call", frozenset())]
+    checked = 0
+    for text in _corpus_texts(1500) + ["", "你", "傻逼" * 50]:
+        doc = engine.doc(normalize(text), Deadline(10))
+        for st in settings:
+            tables = rs.tables(st)
+            by_c: dict[int, set[int]] = {}
+            for ri, k in rs.gate_index.query(doc.found, tables.ok):
+                by_c.setdefault(ri, set()).add(k)
+            by_python: dict[int, set[int]] = {}
+            det._gated_patterns(doc.found, tables, by_python)
+            assert by_c == by_python, text
+            checked += bool(by_c)
+    assert checked > 1000  # most texts leave some pattern to run
+
+
+def test_c_gate_index_rejects_bad_input():
+    gates = pytest.importorskip("tonecheck._gates")
+    with pytest.raises(ValueError, match="out of range"):
+        gates.GateIndex(3, [(0, 0, [5], [], [])], [[]])
+    gi = gates.GateIndex(4, [(0, 0, [1], [[2, 3]], []), (0, 1, [1], [], [[[0]], [[3]]])], [[]])
+    assert sorted(gi.query({1, 3}, b"\x01")) == [(0, 0), (0, 1)]
+    assert gi.query({1}, b"\x01") == []
+    assert gi.query({1, 3}, b"\x00") == []
+    with pytest.raises(ValueError, match="flags"):
+        gi.query({1}, b"\x01\x01")
+    with pytest.raises(ValueError, match="out of range"):
+        gi.query({9}, b"\x01")
+    assert sorted(gi.query({1, 3}, b"\x01")) == [(0, 0), (0, 1)]  # a failed query leaves no bits behind

@@ -23,6 +23,11 @@ from ..rules import Rule
 from .search import LazyRegex
 from .segment import Doc
 
+try:  # the optional C path (setup.py builds it when a compiler is there); the Python loop is the same
+    from .. import _gates
+except ImportError:  # pragma: no cover - exercised where no compiler was available
+    _gates = None
+
 Gates = tuple[frozenset[int], ...]  # literal-id sets that must each be seen
 
 
@@ -105,6 +110,7 @@ class Tables:
     anchor_ids: frozenset[int]
     cued: frozenset[int]                           # rules that apply only if a context_cue matches the text
     free: frozenset[int]                           # pattern rules without hand anchors: gates alone decide
+    ok: bytes                                      # per rule, 1 where it applies (for the C gate index)
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +240,13 @@ class RuleSet:
         self.positional = frozenset(positional)
         lits.build()
         self._by_setting: dict[Setting, Tables] = {}
+        self.gate_index = self.build_gate_index() if _gates is not None else None
+
+    def build_gate_index(self) -> "_gates.GateIndex":
+        """The pattern index and every pattern's gates in C (RuleDetector.candidates' loop)."""
+        slots = [(ri, k, u.gates[0], u.later_gates, u.branches)
+                 for ri, c in enumerate(self.compiled) for k, u in enumerate(c.patterns) if u.gates]
+        return _gates.GateIndex(len(self.literals.ids), slots, [c.anchor_ids for c in self.compiled])
 
     def token_words(self) -> list[str]:
         """Literals that need token boundaries (terms, sequences, exceptions): they become tokenizer words,
@@ -276,7 +289,7 @@ class RuleSet:
             anchor_map = {pid: frozenset(rs) for pid, rs in anchors.items()}
             free = frozenset(ri for ri, c in enumerate(self.compiled) if ok[ri] and c.patterns and not c.anchor_ids)
             tables = Tables(trigger, pat_index, frozenset(trigger), frozenset(pat_index),
-                            anchor_map, frozenset(anchor_map), cued, free)
+                            anchor_map, frozenset(anchor_map), cued, free, bytes(ok))
             if len(self._by_setting) < 256:
                 self._by_setting[setting] = tables
         return tables

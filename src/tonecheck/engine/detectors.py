@@ -14,7 +14,7 @@ from typing import Protocol
 
 from ..models import Category
 from ..rewrite import Intervals
-from .compile import RuleSet, Setting
+from .compile import RuleSet, Setting, Tables
 from .filters import Language, keep
 from .findings import Hit, to_findings
 from .match import Candidate, Positions, match_rule
@@ -75,27 +75,15 @@ class RuleDetector:
         for pid in found & tables.trigger_ids:
             rules |= trigger[pid]
         pats: dict[int, set[int]] = {}
-        pat_index = tables.pat_index
-        anchored: set[int] = set(tables.free)  # pattern rules whose hand anchors are present (or that have none)
-        for pid in found & tables.anchor_ids:
-            anchored |= tables.anchors[pid]
-        if anchored:
-            # A pattern is indexed by its rarest gate; its other gates (and branches) are checked
-            # here, once per pattern, so a rule none of whose patterns can match is not visited.
-            compiled = rs.compiled
-            looked: set[tuple[int, int]] = set()
-            for pid in found & tables.pat_ids:
-                for rk in pat_index[pid]:
-                    if rk in looked:
-                        continue
-                    looked.add(rk)
-                    ri, k = rk
-                    if ri in anchored and compiled[ri].patterns[k].may_match(found):
-                        ks = pats.get(ri)
-                        if ks is None:
-                            pats[ri] = {k}
-                        else:
-                            ks.add(k)
+        if rs.gate_index is not None:  # the same choice, made in C
+            for ri, k in rs.gate_index.query(found, tables.ok):
+                ks = pats.get(ri)
+                if ks is None:
+                    pats[ri] = {k}
+                else:
+                    ks.add(k)
+        else:
+            self._gated_patterns(found, tables, pats)
         if not rules and not pats:
             return [], False
         rules.update(pats)
@@ -136,3 +124,29 @@ class RuleDetector:
             kept.sort(key=lambda c: (c.start, c.end, c.rule.id))
             cands = kept
         return cands, truncated
+
+    def _gated_patterns(self, found: frozenset[int], tables: Tables, pats: dict[int, set[int]]) -> None:
+        """``pats[rule]``: the patterns whose gates the literals found pass (the Python path of
+        the C gate index)."""
+        rs = self.ruleset
+        pat_index = tables.pat_index
+        anchored: set[int] = set(tables.free)  # pattern rules whose hand anchors are present (or that have none)
+        for pid in found & tables.anchor_ids:
+            anchored |= tables.anchors[pid]
+        if anchored:
+            # A pattern is indexed by its rarest gate; its other gates (and branches) are checked
+            # here, once per pattern, so a rule none of whose patterns can match is not visited.
+            compiled = rs.compiled
+            looked: set[tuple[int, int]] = set()
+            for pid in found & tables.pat_ids:
+                for rk in pat_index[pid]:
+                    if rk in looked:
+                        continue
+                    looked.add(rk)
+                    ri, k = rk
+                    if ri in anchored and compiled[ri].patterns[k].may_match(found):
+                        ks = pats.get(ri)
+                        if ks is None:
+                            pats[ri] = {k}
+                        else:
+                            ks.add(k)
