@@ -270,8 +270,12 @@ static PyObject *GateIndex_query(GateIndex *self, PyObject *args)
         memset(self->stamp, 0, (size_t)self->n_slots * sizeof(uint32_t));
         self->query_no = 1;
     }
-    PyObject *out = PyList_New(0);
-    for (Py_ssize_t i = 0; out != NULL && i < nf; i++) {
+    /* No Python object is made while the bits are set (no finalizer can run another query on
+     * this index in between): the passing patterns are collected in C first. */
+    Py_ssize_t n_pass = 0, cap_pass = 64;
+    int32_t *passed = PyMem_Malloc((size_t)cap_pass * 2 * sizeof(int32_t));
+    int failed = passed == NULL;
+    for (Py_ssize_t i = 0; !failed && i < nf; i++) {
         for (int32_t j = self->index_at[ids[i]]; j < self->index_at[ids[i] + 1]; j++) {
             int32_t si = self->index[j];
             if (self->stamp[si] == self->query_no)
@@ -302,13 +306,15 @@ static PyObject *GateIndex_query(GateIndex *self, PyObject *args)
             }
             if (!pass)
                 continue;
-            PyObject *pair = Py_BuildValue("(ii)", s->rule, s->k);
-            if (pair == NULL || PyList_Append(out, pair) < 0) {
-                Py_XDECREF(pair);
-                Py_CLEAR(out);
-                break;
+            if (n_pass == cap_pass) {
+                int32_t *more = PyMem_Realloc(passed, (size_t)cap_pass * 4 * sizeof(int32_t));
+                if (more == NULL) { failed = 1; break; }
+                passed = more;
+                cap_pass *= 2;
             }
-            Py_DECREF(pair);
+            passed[2 * n_pass] = s->rule;
+            passed[2 * n_pass + 1] = s->k;
+            n_pass++;
         }
     }
     for (Py_ssize_t i = 0; i < nf; i++)  /* clear the bits for the next query */
@@ -316,6 +322,19 @@ static PyObject *GateIndex_query(GateIndex *self, PyObject *args)
     if (ids != stack_ids)
         PyMem_Free(ids);
     PyBuffer_Release(&ok);
+    if (failed) {
+        PyMem_Free(passed);
+        return PyErr_NoMemory();
+    }
+    PyObject *out = PyList_New(n_pass);
+    for (Py_ssize_t i = 0; out != NULL && i < n_pass; i++) {
+        PyObject *pair = Py_BuildValue("(ii)", passed[2 * i], passed[2 * i + 1]);
+        if (pair == NULL)
+            Py_CLEAR(out);
+        else
+            PyList_SET_ITEM(out, i, pair);
+    }
+    PyMem_Free(passed);
     return out;
 }
 

@@ -11,6 +11,7 @@ pattern). Classes, guards and macros are expanded once, here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Iterable
 
 import ahocorasick_rs
@@ -151,7 +152,7 @@ class Literals:
         if self.automaton is None or not doc.text:
             return
         doc.matches = self.automaton.find_matches_as_indexes(doc.text, overlapping=True)
-        doc.found = frozenset(m[0] for m in doc.matches)
+        doc.found = frozenset(map(itemgetter(0), doc.matches))
 
 
 class RuleSet:

@@ -70,7 +70,8 @@ def _run_pattern(c: CompiledRule, k: int, doc: Doc, windows: list[tuple[int, int
     out: list[Candidate] = []
     lazy = unit.regex
     assert lazy is not None
-    ms = (m for ws, we in (windows or [(0, len(text))]) for m in lazy.finditer(text, ws, we, doc.deadline))
+    ms = (lazy.finditer(text, 0, len(text), doc.deadline) if windows is None
+          else (m for ws, we in windows for m in lazy.finditer(text, ws, we, doc.deadline)))
     groups = lazy.fast().groupindex
     for m in ms:
         if "hit" in groups and m.group("hit") is not None:

@@ -73,18 +73,24 @@ class LazyRegex:
         Beyond one chunk the text is searched chunk by chunk (each allowed to
         look SEARCH_OVERLAP characters past its end) with a deadline check in
         between; a match found in a chunk's overlap is left to the next chunk,
-        which starts where the last match ended, as a plain scan would.
+        which starts where the last match ended, as a plain scan would. Within
+        one chunk (nearly every call) the compiled pattern's own iterator is
+        returned as it is.
         """
         rx = self.fast()
+        left = deadline.remaining()  # raises DeadlineExceeded when no time is left
+        if hi - lo <= SEARCH_CHUNK + SEARCH_OVERLAP:
+            return rx.finditer(text, lo, hi, timeout=left) if isinstance(rx, regex.Pattern) else rx.finditer(text, lo, hi)
+        return self._chunked(rx, text, lo, hi, deadline)
+
+    @staticmethod
+    def _chunked(rx: "re.Pattern | regex.Pattern", text: str, lo: int, hi: int, deadline: Deadline):
         timed = isinstance(rx, regex.Pattern)  # only `regex` takes a timeout; `re` twins are bounded by chunks
 
         def scan(a: int, b: int):
             left = deadline.remaining()
             return rx.finditer(text, a, b, timeout=left) if timed else rx.finditer(text, a, b)
 
-        if hi - lo <= SEARCH_CHUNK + SEARCH_OVERLAP:
-            yield from scan(lo, hi)
-            return
         pos = lo
         while pos < hi:
             stop = min(hi, pos + SEARCH_CHUNK)
