@@ -25,7 +25,7 @@ from .compile import Setting
 from .detectors import Flagged
 from .findings import Hit, blank
 from .rewriter import fallback
-from .segment import Doc, sentence_spans
+from .segment import Doc
 
 if TYPE_CHECKING:
     from ..model.detector import ModelDetector, ModelHit
@@ -52,7 +52,7 @@ class TrainedDetector:
         """Rule hits (confidence raised where the model agrees) plus the model's own."""
         norm = doc.norm
         seen = norm if self.allow_rx is None else blank(norm, self.allow_rx)
-        found = self.model.detect(seen.text, sentence_spans(norm), setting.role, setting.counterpart,
+        found = self.model.detect(seen.text, doc.sentence_spans(), setting.role, setting.counterpart,
                                   setting.channel, setting.flags, only=self.categories, evidence=False)
         if not found:
             return hits, False
@@ -100,7 +100,7 @@ class TrainedDetector:
         if setting.role != "agent":
             return [], False
         out: Flagged = []
-        for h in self.model.detect(doc.text, sentence_spans(doc.norm), setting.role, setting.counterpart,
+        for h in self.model.detect(doc.text, doc.sentence_spans(), setting.role, setting.counterpart,
                                    setting.channel, setting.flags, only=self.categories, evidence=False):
             if h.subtype in self.allowed:
                 out.append((h.start, h.end, Category(h.category)))

@@ -51,7 +51,7 @@ class Doc:
     """One text under check, with what rules compute about it, each on first need."""
 
     __slots__ = ("norm", "text", "tokenizer", "deadline", "_cuts", "_windows", "_sentence_of", "guard_ok",
-                 "_clauses", "_sentences", "_quotes", "_digits", "found", "matches")
+                 "_clauses", "_sentences", "_quotes", "_digits", "found", "matches", "_spans")
 
     def __init__(self, norm: Normalized, tokenizer: Tokenizer | None, deadline: Deadline | None) -> None:
         self.norm = norm
@@ -66,6 +66,7 @@ class Doc:
         self._sentences: list[int] | None = None
         self._quotes: list[tuple[int, int]] | None = None
         self._digits: list[tuple[int, int]] | None = None
+        self._spans: list[tuple[int, int]] | None = None
         # The literal pass (compile.Literals.scan): every (literal id, start, end) and the ids seen.
         self.matches: list[tuple[int, int, int]] = []
         self.found: frozenset[int] = frozenset()
@@ -152,6 +153,19 @@ class Doc:
             out = split_long(out, limit, soft)
         return out
 
+    def sentence_spans(self) -> list[tuple[int, int]]:
+        """:func:`sentence_spans` of this text, worked out once."""
+        if self._spans is None:
+            cuts = self.bounds(SENTENCE_END, False)
+            out = []
+            for a, b in zip(cuts, cuts[1:]):
+                while a < b and self.text[a] in SENTENCE_END:
+                    a += 1
+                if a < b and self.text[a:b].strip():
+                    out.append((a, b))
+            self._spans = out
+        return self._spans
+
     def clause(self, s: int, e: int) -> tuple[int, int]:
         """The clause holding [s, e) (extended to e when the span runs past it)."""
         if self._clauses is None:
@@ -205,15 +219,7 @@ def sentence_spans(norm: Normalized) -> list[tuple[int, int]]:
     The one definition of "sentence" that the rules' guards, the rewrites and
     the trained model all use.
     """
-    doc = Doc(norm, None, None)  # segmentation needs neither a tokenizer nor a deadline
-    cuts = doc.bounds(SENTENCE_END, False)
-    out = []
-    for a, b in zip(cuts, cuts[1:]):
-        while a < b and doc.text[a] in SENTENCE_END:
-            a += 1
-        if a < b and doc.text[a:b].strip():
-            out.append((a, b))
-    return out
+    return Doc(norm, None, None).sentence_spans()  # segmentation needs neither a tokenizer nor a deadline
 
 
 def split_long(cuts: list[int], limit: int, soft: list[int] | None) -> list[int]:
