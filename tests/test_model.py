@@ -128,3 +128,34 @@ def test_memo_and_first_contact_give_the_same_findings():
     MODEL.forget()
     cold = [CHECKER.check(t).model_dump() for t in texts]
     assert first == again == cold
+
+
+def test_pure_python_paths_give_the_same_results():
+    """TONECHECK_PURE_PYTHON=1 switches the C paths off; a fresh process checking corpus texts
+    that way returns exactly what this one (C paths where built) returns."""
+    import json
+    import os
+    import random
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tonecheck import native
+
+    corpus = Path(__file__).resolve().parents[1] / "corpus" / "corpus.jsonl"
+    rows = [json.loads(line) for line in corpus.read_text(encoding="utf-8").splitlines()]
+    picked = random.Random(5).sample(rows, 150)
+    args = [(r["text"], r["role"] if r["role"] in ("agent", "customer") else "agent",
+             r.get("counterpart") if r.get("counterpart") in ("debtor", "third_party", "unknown") else "unknown")
+            for r in picked]
+    here = [tonecheck.check(t, role=ro, counterpart=cp).model_dump(mode="json") for t, ro, cp in args]
+    code = ("import json, sys, tonecheck\nfrom tonecheck import native\nassert not any(native.in_use().values())\n"
+            "args = json.load(sys.stdin)\n"
+            "print(json.dumps([tonecheck.check(t, role=ro, counterpart=cp).model_dump(mode='json') for t, ro, cp in args]))")
+    done = subprocess.run([sys.executable, "-c", code], input=json.dumps(args), capture_output=True, text=True,
+                          env={**os.environ, "TONECHECK_PURE_PYTHON": "1"}, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == here
+    assert any(f for r in here for f in r["findings"])  # the texts exercise the detectors
+    if any(native.in_use().values()):
+        assert native.in_use() == {"_grams": True, "_gates": True}

@@ -16,6 +16,7 @@ from typing import Iterable
 
 import ahocorasick_rs
 
+from .. import native
 from ..context import Signal
 from ..lexicon import Lexicon, LexiconError
 from ..models import Category
@@ -24,10 +25,7 @@ from ..rules import Rule
 from .search import LazyRegex
 from .segment import Doc
 
-try:  # the optional C path (setup.py builds it when a compiler is there); the Python loop is the same
-    from .. import _gates
-except ImportError:  # pragma: no cover - exercised where no compiler was available
-    _gates = None
+_gates = native.load("_gates")  # the optional C path; RuleDetector's Python loop does the same
 
 Gates = tuple[frozenset[int], ...]  # literal-id sets that must each be seen
 

@@ -21,12 +21,11 @@ from typing import Mapping, NamedTuple
 
 import numpy as np
 
+from .. import native
+
 from .features import _CONJ_N, MAX_N, CueMatcher, canonical, conjunction_prefixes, features, negated_starts
 
-try:  # the optional C path (setup.py builds it when a compiler is there); the Python path is the same
-    from .. import _grams
-except ImportError:  # pragma: no cover - exercised where no compiler was available
-    _grams = None
+_grams = native.load("_grams")  # the optional C path; the Python path below does the same
 
 WEIGHTS = "weights.npz"
 _MEMO_SIZE = 4096  # (sentence, setting) pairs whose scores a detector remembers
