@@ -1,42 +1,61 @@
 """Throughput of one checkout's ``check`` against ``jieba.lcut``, for A/B runs of two checkouts.
 
-    # in each checkout's own environment, alternately, on the same machine:
-    python benchmarks/bench_ab.py rules before      # the rules alone
-    python benchmarks/bench_ab.py model now         # rules and model (the default)
+    # this script, run alternately by each checkout's own environment on the same machine:
+    /path/to/before-env/bin/python benchmarks/bench_ab.py before
+    python benchmarks/bench_ab.py after            # --rounds 5
 
-bench_core.py's 3,000 generated turns and its interleaved timing (best of five
-rounds, jieba and check taking turns; each check round starts with the model's
-sentence memo cleared, i.e. first contact). The ratio to jieba in the same process is what compares
-across the two runs (the machine's speed drifts; the ratio much less).
+bench_core.py's 3,000 generated turns. In one process, taking turns each round
+(best of the rounds): ``jieba.lcut``; ``check`` at first contact (the model's
+sentence memo cleared before the round); ``check`` again with the memo warm;
+``check`` with the model off (the rules alone). The ratio to jieba in the same
+process is what compares across the two runs (the machine's speed drifts; the
+ratio much less). Works with checkouts from before the memo could be cleared
+through ``forget()``.
 """
 from __future__ import annotations
 
+import argparse
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_core import interleaved_throughput, make_utterances  # noqa: E402
-
-import jieba  # noqa: E402
-
-import tonecheck  # noqa: E402
+from bench_core import make_utterances  # noqa: E402
 
 
-def main(argv: list[str]) -> None:
-    which, label = (argv + ["model", ""])[:2]
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("label", nargs="?", default="")
+    ap.add_argument("--rounds", type=int, default=5)
+    args = ap.parse_args(argv)
+
+    import jieba
+
+    import tonecheck
+
+    jieba.setLogLevel(60)
+    jieba.initialize()
     texts = make_utterances(3000)
-    ch = tonecheck.Checker() if which == "model" else tonecheck.Checker(model=False)
-    jieba.lcut("预热")
-    for x in texts:
-        ch.check(x)
-    forget = getattr(getattr(ch, "model", None), "forget", None)
-    if forget is None and getattr(ch, "model", None) is not None:  # a checkout from before forget()
-        forget = ch.model._memo.clear
-    cps = interleaved_throughput({"jieba": jieba.lcut, "check": ch.check}, texts,
-                                 before={"check": forget} if forget else None)
-    chars = sum(map(len, texts))
-    print(f"{label} {which}: check {chars / cps['check']:.3f} s, jieba {chars / cps['jieba']:.3f} s, "
-          f"ratio {cps['check'] / cps['jieba']:.3f}")
+    with_model, rules = tonecheck.Checker(), tonecheck.Checker(model=False)
+    model = with_model.model
+    forget = (getattr(model, "forget", None) or model._memo.clear) if model is not None else (lambda: None)
+    for t in texts:  # compile every pattern the texts need before timing
+        with_model.check(t)
+        rules.check(t)
+    contenders = [("jieba", jieba.lcut, None), ("cold", with_model.check, forget),
+                  ("warm", with_model.check, None), ("rules", rules.check, None)]
+    best: dict[str, float] = {}
+    for _ in range(args.rounds):
+        for name, fn, before in contenders:
+            if before is not None:
+                before()
+            t0 = time.perf_counter()
+            for t in texts:
+                fn(t)
+            best[name] = min(best.get(name, float("inf")), time.perf_counter() - t0)
+    ref = best["jieba"]
+    print(args.label, " ".join(f"{k} {v:.3f}s ({ref / v:.3f})" for k, v in best.items()))
+
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()

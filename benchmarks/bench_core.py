@@ -154,6 +154,8 @@ def main(argv=None) -> int:
         lat.append(time.perf_counter() - t0)
     lat.sort()
     fig["default_backend"] = c.tokenizer_name
+    from tonecheck import native
+    fig["c_paths"] = ",".join(name for name, on in native.in_use().items() if on) or "none (pure Python)"
     fig["draft_p50_ms"] = 1000 * statistics.median(lat)
     fig["draft_p99_ms"] = 1000 * lat[int(0.99 * (len(lat) - 1))]
     fig["cold_start_s"] = cold_start()
