@@ -159,3 +159,14 @@ def test_pure_python_paths_give_the_same_results():
     assert any(f for r in here for f in r["findings"])  # the texts exercise the detectors
     if any(native.in_use().values()):
         assert native.in_use() == {"_grams": True, "_gates": True}
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(st.text(max_size=60), st.sampled_from(["debtor", "third_party"]), st.booleans())
+def test_c_and_python_paths_agree_on_any_text(text, cp, distress):
+    """Any Unicode (one-, two- and four-byte strings, astral characters, controls) reaches the
+    C path only after normalisation, as in a check; it must agree with the Python path."""
+    n = normalize(text).text
+    flags = frozenset({"distress"}) if distress else frozenset()
+    assert (MODEL._fast.sentence(n, "agent", cp, "sms", flags).tolist()
+            == PYTHON_PATH.sentence(n, "agent", cp, "sms", flags).tolist())
