@@ -36,6 +36,7 @@ _MIN_RADIO_RUN = 6
 
 _WORD = r"[\p{L}\p{N}\p{Han}]"
 _SEP_RUN = regex.compile(rf"(?<={_WORD})[{_SEPARATORS}]{{1,3}}(?={_WORD})")
+_SEP_CHAR = re.compile(f"[{re.escape(_SEPARATORS)}]")  # the cheap test first: most texts have no separator
 _DIGIT_CLASS = "0-9" + "".join(_SPOKEN_DIGITS)
 _SPOKEN_CHAR = re.compile("[" + "".join(_SPOKEN_DIGITS) + "]")  # a run needs one to be worth converting
 _SPOKEN_RUN = re.compile(rf"[{_DIGIT_CLASS}](?:[杠\-— ]{{0,3}}[{_DIGIT_CLASS}])+")
@@ -124,7 +125,7 @@ def fold_char(ch: str) -> str:
 def normalize(text: str) -> Normalized:
     """Canonical form of ``text`` with an offset map back to it."""
     folded = text.translate(_fold_table())
-    seps = _SEP_RUN.search(folded) is not None
+    seps = _SEP_CHAR.search(folded) is not None and _SEP_RUN.search(folded) is not None
     spoken = _has_spoken_run(folded)
     repeats = _ANY_REPEAT.search(folded) is not None
     if not (seps or spoken or repeats):
