@@ -109,7 +109,7 @@ def test_c_table_rejects_bad_input_with_a_clear_error():
     grams = pytest.importorskip("tonecheck._grams")
     with pytest.raises(ValueError, match="1 to 4 characters"):
         grams.Table(["toolong"], [0], [-1], [-1], [-1], [-1])
-    with pytest.raises(ValueError, match="ids for"):
+    with pytest.raises(ValueError, match="values, expected"):
         grams.Table(["ab"], [0, 1], [-1], [-1], [-1], [-1])
     t = grams.Table(["ab", "b"], [7, 3], [9, -1], [-1, -1], [-1, -1], [-1, -1])
     ids = np.frombuffer(t.grams("^ab$", [(1, 3)], 0, [5]), dtype=np.int64).tolist()

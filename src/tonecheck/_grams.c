@@ -118,26 +118,26 @@ static const Entry *find(const Table *t, uint64_t lo, uint64_t hi)
     }
 }
 
-static int read_ids(PyObject *seq, Py_ssize_t n, int32_t *out, int col, const char *name)
+/* n ids from a sequence into out[0], out[stride], ... (-1 allowed: "none") */
+static int read_int32s(PyObject *seq, Py_ssize_t n, int32_t *out, Py_ssize_t stride, const char *name)
 {
     PyObject *fast = PySequence_Fast(seq, name);
     if (fast == NULL)
         return -1;
     if (PySequence_Fast_GET_SIZE(fast) != n) {
-        PyErr_Format(PyExc_ValueError, "%s: %zd ids for %zd words", name, PySequence_Fast_GET_SIZE(fast), n);
+        PyErr_Format(PyExc_ValueError, "%s: %zd values, expected %zd", name, PySequence_Fast_GET_SIZE(fast), n);
         Py_DECREF(fast);
         return -1;
     }
-    PyObject **items = PySequence_Fast_ITEMS(fast);
     for (Py_ssize_t i = 0; i < n; i++) {
-        long v = PyLong_AsLong(items[i]);
+        long v = PyLong_AsLong(PySequence_Fast_GET_ITEM(fast, i));
         if (v == -1 && PyErr_Occurred()) { Py_DECREF(fast); return -1; }
         if (v < -1 || v > INT32_MAX) {
-            PyErr_Format(PyExc_ValueError, "%s: id %ld out of range", name, v);
+            PyErr_Format(PyExc_ValueError, "%s: %ld out of range", name, v);
             Py_DECREF(fast);
             return -1;
         }
-        out[i * 5 + col] = (int32_t)v;
+        out[i * stride] = (int32_t)v;
     }
     Py_DECREF(fast);
     return 0;
@@ -166,7 +166,7 @@ static int Table_init(Table *self, PyObject *args, PyObject *kwds)
     }
     static const char *names[5] = {"plain ids", "N| ids", "T| ids", "D| ids", "X| ids"};
     for (int c = 0; c < 5; c++) {
-        if (read_ids(cols[c], n, vals, c, names[c]) < 0) {
+        if (read_int32s(cols[c], n, vals + c, 5, names[c]) < 0) {
             PyMem_Free(vals); PyMem_Free(entries); PyMem_Free(slots); Py_DECREF(fast);
             return -1;
         }
@@ -215,30 +215,6 @@ static void free_cues(Table *self)
     self->cue_max = 0; self->n_classes = 0;
 }
 
-static int read_int32s(PyObject *seq, Py_ssize_t n, int32_t *out, const char *name)
-{
-    PyObject *fast = PySequence_Fast(seq, name);
-    if (fast == NULL)
-        return -1;
-    if (PySequence_Fast_GET_SIZE(fast) != n) {
-        PyErr_Format(PyExc_ValueError, "%s: %zd values, expected %zd", name, PySequence_Fast_GET_SIZE(fast), n);
-        Py_DECREF(fast);
-        return -1;
-    }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        long v = PyLong_AsLong(PySequence_Fast_GET_ITEM(fast, i));
-        if (v == -1 && PyErr_Occurred()) { Py_DECREF(fast); return -1; }
-        if (v < -1 || v > INT32_MAX) {
-            PyErr_Format(PyExc_ValueError, "%s: %ld out of range", name, v);
-            Py_DECREF(fast);
-            return -1;
-        }
-        out[i] = (int32_t)v;
-    }
-    Py_DECREF(fast);
-    return 0;
-}
-
 /* set_cues(words, classes, single, pair): cue words (1 to MAX_CUE characters) with the index of
  * their class (classes numbered in name order), the ids of the K:class tokens and of the
  * K:a&b tokens (row a, column b, a < b). */
@@ -271,8 +247,8 @@ static PyObject *Table_set_cues(Table *self, PyObject *args)
         PyErr_NoMemory();
         goto fail;
     }
-    if (read_int32s(classes, n, cls, "classes") < 0 || read_int32s(single, n_classes, sg, "single") < 0
-            || read_int32s(pair, (Py_ssize_t)n_classes * n_classes, pr, "pair") < 0)
+    if (read_int32s(classes, n, cls, 1, "classes") < 0 || read_int32s(single, n_classes, sg, 1, "single") < 0
+            || read_int32s(pair, (Py_ssize_t)n_classes * n_classes, pr, 1, "pair") < 0)
         goto fail;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *w = PySequence_Fast_GET_ITEM(wf, i);
