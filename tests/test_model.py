@@ -170,3 +170,17 @@ def test_c_and_python_paths_agree_on_any_text(text, cp, distress):
     flags = frozenset({"distress"}) if distress else frozenset()
     assert (MODEL._fast.sentence(n, "agent", cp, "sms", flags).tolist()
             == PYTHON_PATH.sentence(n, "agent", cp, "sms", flags).tolist())
+
+
+CANON_PIECES = ["嗯", "嗯嗯", "啊", "呃", "额", "哦", "唉", "那个", "这个", "就是说", "就是", "然后", "对吧", "说",
+                "，", "。", "、", "…", "~", ",", ".", "!", "?", ";", ":", "！", "？", "；", "：", " ", "\u3000", "\n",
+                "\t", "1", "23", "٣", "３", "0.5", "1,000", "5.", ",6", "你", "好", "a", "𠀀", "\x00"]
+
+
+@settings(max_examples=500, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(st.one_of(st.lists(st.sampled_from(CANON_PIECES), max_size=25).map("".join), st.text(max_size=30)))
+def test_c_canonical_is_the_python_canonical(text):
+    grams = pytest.importorskip("tonecheck._grams")
+    from tonecheck.model.features import canonical
+
+    assert grams.canonical(text) == canonical(text)

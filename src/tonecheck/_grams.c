@@ -16,14 +16,16 @@
  *   `cues`, the cue tokens of the classes whose words occur in `text`.
  * weight_sum(W, ids[, bias, slope, intercept]) -> bytes: float32 sums of the rows `ids` of the
  *   C-contiguous float32 matrix W, row after row in the order given (numpy's
- *   W[ids].sum(axis=0), bit for bit); with bias, slope and intercept, the negated, clipped
- *   logits -clip(slope * (sum + bias) + intercept, -50, 50) whose exp the caller takes.
+ *   W[ids].sum(axis=0), bit for bit); with bias, slope and intercept, a list of the calibrated
+ *   probabilities: float32(1 / (1 + exp(-clip(slope * (sum + bias) + intercept, -50, 50)))),
+ *   the sigmoid in double precision.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 
 #define MAX_N 4
 
@@ -500,33 +502,149 @@ static PyObject *weight_sum(PyObject *mod, PyObject *args)
     }
     PyBuffer_Release(&W);
     PyBuffer_Release(&I);
-    if (bobj != NULL) {
-        /* with bias, slope and intercept: -clip(slope * (sum + bias) + intercept, -50, 50), each
-         * step rounded to float32 as numpy rounds it; the caller takes exp of it */
-        if (aobj == NULL || cobj == NULL) {
-            Py_DECREF(res);
-            PyErr_SetString(PyExc_TypeError, "bias needs slope and intercept too");
-            return NULL;
-        }
-        Py_buffer B, A, C;
-        if (float_vector(bobj, &B, cols, "bias") < 0) { Py_DECREF(res); return NULL; }
-        if (float_vector(aobj, &A, cols, "slope") < 0) { PyBuffer_Release(&B); Py_DECREF(res); return NULL; }
-        if (float_vector(cobj, &C, cols, "intercept") < 0) {
-            PyBuffer_Release(&B); PyBuffer_Release(&A); Py_DECREF(res);
-            return NULL;
-        }
-        const float *bias = B.buf, *slope = A.buf, *icpt = C.buf;
-        for (Py_ssize_t j = 0; j < cols; j++) {
-            volatile float raw = acc[j] + bias[j];  /* volatile: no fused or widened arithmetic */
-            volatile float x = slope[j] * raw;
-            x = x + icpt[j];
-            float y = x;
-            if (y < -50.0f) y = -50.0f;
-            if (y > 50.0f) y = 50.0f;
-            acc[j] = -y;
-        }
-        PyBuffer_Release(&B); PyBuffer_Release(&A); PyBuffer_Release(&C);
+    if (bobj == NULL)
+        return res;
+    /* with bias, slope and intercept: the calibrated probabilities, a list of floats. The logit
+     * slope * (sum + bias) + intercept is rounded to float32 at each step as numpy rounds it and
+     * clipped to [-50, 50]; its sigmoid is taken in double precision and rounded once to float32
+     * (the Python path does the same with math.exp, the same libm exp). */
+    if (aobj == NULL || cobj == NULL) {
+        Py_DECREF(res);
+        PyErr_SetString(PyExc_TypeError, "bias needs slope and intercept too");
+        return NULL;
     }
+    Py_buffer B, A, C;
+    if (float_vector(bobj, &B, cols, "bias") < 0) { Py_DECREF(res); return NULL; }
+    if (float_vector(aobj, &A, cols, "slope") < 0) { PyBuffer_Release(&B); Py_DECREF(res); return NULL; }
+    if (float_vector(cobj, &C, cols, "intercept") < 0) {
+        PyBuffer_Release(&B); PyBuffer_Release(&A); Py_DECREF(res);
+        return NULL;
+    }
+    const float *bias = B.buf, *slope = A.buf, *icpt = C.buf;
+    PyObject *out = PyList_New(cols);
+    for (Py_ssize_t j = 0; out != NULL && j < cols; j++) {
+        volatile float raw = acc[j] + bias[j];  /* volatile: no fused or widened arithmetic */
+        volatile float x = slope[j] * raw;
+        x = x + icpt[j];
+        float y = x;
+        if (y < -50.0f) y = -50.0f;
+        if (y > 50.0f) y = 50.0f;
+        float p = (float)(1.0 / (1.0 + exp(-(double)y)));
+        PyObject *f = PyFloat_FromDouble((double)p);
+        if (f == NULL)
+            Py_CLEAR(out);
+        else
+            PyList_SET_ITEM(out, j, f);
+    }
+    PyBuffer_Release(&B); PyBuffer_Release(&A); PyBuffer_Release(&C);
+    Py_DECREF(res);
+    return out;
+}
+
+/* canonical(text) -> str: tonecheck.model.features.canonical, the same string:
+ *   fillers standing alone (between the text's ends, spaces and punctuation) removed, digit
+ *   runs (with . or , between digits) folded to "0", whitespace runs to one space, stripped. */
+static int is_stop(Py_UCS4 c)
+{
+    static const Py_UCS4 marks[] = {',', '.', '!', '?', ';', ':', 0xFF0C, 0x3002, 0xFF01, 0xFF1F, 0xFF1B,
+                                    0xFF1A, 0x3001, 0x2026, '~'};
+    if (Py_UNICODE_ISSPACE(c))
+        return 1;
+    for (size_t k = 0; k < sizeof marks / sizeof marks[0]; k++)
+        if (c == marks[k])
+            return 1;
+    return 0;
+}
+
+/* the length of the filler starting at i (0: none), tried in the regex's order */
+static Py_ssize_t filler_at(int kind, const void *d, Py_ssize_t n, Py_ssize_t i)
+{
+    static const Py_UCS4 runs[] = {0x55EF, 0x554A, 0x5443, 0x989D, 0x54E6, 0x5509};  /* 嗯 啊 呃 额 哦 唉 */
+    static const Py_UCS4 words[][3] = {
+        {0x90A3, 0x4E2A, 0}, {0x8FD9, 0x4E2A, 0}, {0x5C31, 0x662F, 0x8BF4}, {0x5C31, 0x662F, 0},
+        {0x7136, 0x540E, 0}, {0x5BF9, 0x5427, 0}};  /* 那个 这个 就是说 就是 然后 对吧 */
+    Py_UCS4 c = PyUnicode_READ(kind, d, i);
+    for (size_t r = 0; r < sizeof runs / sizeof runs[0]; r++) {
+        if (c != runs[r])
+            continue;
+        Py_ssize_t j = i + 1;
+        while (j < n && PyUnicode_READ(kind, d, j) == c)
+            j++;
+        if (j == n || is_stop(PyUnicode_READ(kind, d, j)))
+            return j - i;
+        return 0;  /* a shorter run is followed by the same character: no other alternative starts with it */
+    }
+    for (size_t w = 0; w < sizeof words / sizeof words[0]; w++) {
+        Py_ssize_t len = words[w][2] ? 3 : 2, j;
+        if (i + len > n)
+            continue;
+        for (j = 0; j < len && PyUnicode_READ(kind, d, i + j) == words[w][j]; j++)
+            ;
+        if (j < len)
+            continue;
+        if (i + len == n || is_stop(PyUnicode_READ(kind, d, i + len)))
+            return len;
+    }
+    return 0;
+}
+
+static PyObject *canonical(PyObject *mod, PyObject *arg)
+{
+    if (!PyUnicode_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "canonical() needs a str");
+        return NULL;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
+    int kind = PyUnicode_KIND(arg);
+    const void *d = PyUnicode_DATA(arg);
+    Py_UCS4 *a = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(Py_UCS4));
+    Py_UCS4 *b = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(Py_UCS4));
+    if (a == NULL || b == NULL) { PyMem_Free(a); PyMem_Free(b); return PyErr_NoMemory(); }
+    /* 1. fillers: a match needs the text's start or a stop before it, in the original text */
+    Py_ssize_t m = 0;
+    for (Py_ssize_t i = 0; i < n;) {
+        if (i == 0 || is_stop(PyUnicode_READ(kind, d, i - 1))) {
+            Py_ssize_t len = filler_at(kind, d, n, i);
+            if (len > 0) {
+                i += len;
+                continue;
+            }
+        }
+        a[m++] = PyUnicode_READ(kind, d, i++);
+    }
+    /* 2. digit runs, with single . or , between digits, become 0 */
+    Py_ssize_t k = 0;
+    for (Py_ssize_t i = 0; i < m;) {
+        if (!Py_UNICODE_ISDECIMAL(a[i])) {
+            b[k++] = a[i++];
+            continue;
+        }
+        while (i < m && Py_UNICODE_ISDECIMAL(a[i]))
+            i++;
+        while (i + 1 < m && (a[i] == '.' || a[i] == ',') && Py_UNICODE_ISDECIMAL(a[i + 1]))
+            for (i++; i < m && Py_UNICODE_ISDECIMAL(a[i]); i++)
+                ;
+        b[k++] = '0';
+    }
+    /* 3. whitespace runs become one space; then no space at either end */
+    m = 0;
+    for (Py_ssize_t i = 0; i < k;) {
+        if (Py_UNICODE_ISSPACE(b[i])) {
+            while (i < k && Py_UNICODE_ISSPACE(b[i]))
+                i++;
+            a[m++] = ' ';
+        } else {
+            a[m++] = b[i++];
+        }
+    }
+    Py_ssize_t lo = 0, hi = m;
+    while (lo < hi && a[lo] == ' ')
+        lo++;
+    while (hi > lo && a[hi - 1] == ' ')
+        hi--;
+    PyObject *res = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, a + lo, hi - lo);
+    PyMem_Free(a);
+    PyMem_Free(b);
     return res;
 }
 
@@ -550,6 +668,7 @@ static PyTypeObject TableType = {
 };
 
 static PyMethodDef module_methods[] = {
+    {"canonical", canonical, METH_O, "canonical(text) -> str (tonecheck.model.features.canonical)"},
     {"weight_sum", weight_sum, METH_VARARGS, "weight_sum(W, ids) -> bytes of float32 row sums"},
     {NULL}
 };

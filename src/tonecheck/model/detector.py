@@ -12,6 +12,7 @@ likely one. The features with the heaviest weights are the evidence.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -23,7 +24,7 @@ import numpy as np
 
 from .. import native
 
-from .features import _CONJ_N, MAX_N, CueMatcher, canonical, conjunction_prefixes, features, negated_starts
+from .features import _CONJ_N, MAX_N, CueMatcher, canonical, conjunction_prefixes, negated_starts
 
 _grams = native.load("_grams")  # the optional C path; the Python path below does the same
 
@@ -111,12 +112,10 @@ class ModelDetector:
 
     def scores(self, sentence: str, role: str, counterpart: str, channel: str,
                flags: frozenset[str] = frozenset()) -> dict[str, float]:
-        """Calibrated probability of every output for one normalised sentence (the plain reference path)."""
-        w = self._w
-        idx = self._index(features(sentence, role, counterpart, channel, flags, self.cues))
-        raw = w.W[idx].sum(axis=0) + w.bias if len(idx) else w.bias.copy()
-        p = _sigmoid(w.a * raw + w.b)
-        return {c: float(p[i]) for i, c in enumerate(w.columns)}
+        """Calibrated probability of every output for one normalised sentence, as :meth:`detect`
+        computes it (each feature counted once, as in training)."""
+        p = self._fast.probabilities(self._w, self._fast.sentence(sentence, role, counterpart, channel, flags))
+        return dict(zip(self._w.columns, p))
 
     def detect(self, text: str, sentences: list[tuple[int, int]], role: str, counterpart: str, channel: str,
                flags: frozenset[str] = frozenset(), only: frozenset[str] | None = None,
@@ -182,7 +181,7 @@ class ModelDetector:
         if missing:
             w = self._w
             for i, fids in zip(missing, self._fast.sentences([sentences[i] for i in missing], *setting)):
-                got[i] = _Scored(self._fast.probabilities(w, fids).tolist(), fids)
+                got[i] = _Scored(self._fast.probabilities(w, fids), fids)
                 if len(memo) >= _MEMO_SIZE:
                     memo.pop(next(iter(memo)))
                 memo[(sentences[i], setting)] = got[i]
@@ -218,8 +217,13 @@ class _Scored:
 _TWIN_ORDER = ("T|", "D|", "X|")
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(x, -50.0, 50.0)))
+def _calibrated(w: "_Weights", fids: np.ndarray) -> list[float]:
+    """Probability of every output: the logit in float32 (weight rows summed in order, bias,
+    Platt slope and intercept), clipped to [-50, 50], its sigmoid in double precision rounded
+    once to float32. The C path computes the same bits."""
+    raw = w.W[fids].sum(axis=0) + w.bias if len(fids) else w.bias
+    x = np.clip(w.a * raw + w.b, -50.0, 50.0).tolist()
+    return np.array([1.0 / (1.0 + math.exp(-v)) for v in x], dtype=np.float32).tolist()
 
 
 class _FastFeatures:
@@ -285,14 +289,15 @@ class _FastFeatures:
 
     def sentence(self, sentence: str, role: str, counterpart: str, channel: str, flags: frozenset[str]) -> np.ndarray:
         """Feature ids of one sentence, ascending (one summation order for every path)."""
-        t = "^" + canonical(sentence) + "$"
         if self.table is not None:
+            t = "^" + _grams.canonical(sentence) + "$"
             extra = self._setting_ids(role, counterpart, channel, flags)
             if self.cues is not None and not self._c_cues:
                 extra = extra + self.cues.token_ids([t], [0])[0]
             mask = sum(1 << _TWIN_ORDER.index(p) for p in conjunction_prefixes(counterpart, flags))
             scopes = negated_starts(t) if "N|" in self.twins else ()
             return np.frombuffer(self.table.grams(t, scopes, mask, extra, self._c_cues), dtype=np.int64)
+        t = "^" + canonical(sentence) + "$"
         n = len(t)
         two = [t[i:i + 2] for i in range(n - 1)]
         three = [t[i:i + 3] for i in range(n - 2)]
@@ -318,19 +323,16 @@ class _FastFeatures:
         out.sort()
         return out
 
-    def probabilities(self, w: "_Weights", fids: np.ndarray) -> np.ndarray:
+    def probabilities(self, w: "_Weights", fids: np.ndarray) -> list[float]:
         """Calibrated probability of every output for a sentence with these features.
 
-        The C path sums the weight rows and applies bias, slope, intercept and the clip with
-        numpy's float32 rounding, so both paths give the same bits (the tests check it).
+        The C path sums the weight rows and applies bias, slope, intercept, the clip and the
+        sigmoid exactly as :func:`_calibrated` does, so both paths give the same bits (the
+        tests check it).
         """
         if self.table is None:
-            raw = w.W[fids].sum(axis=0) + w.bias if len(fids) else w.bias
-            return _sigmoid(w.a * raw + w.b)
-        e = np.frombuffer(_grams.weight_sum(w.W, fids, w.bias, w.a, w.b), dtype=np.float32).copy()
-        np.exp(e, out=e)
-        e += 1.0
-        return np.divide(1.0, e, out=e)
+            return _calibrated(w, fids)
+        return _grams.weight_sum(w.W, fids, w.bias, w.a, w.b)
 
     def _setting_ids(self, role: str, counterpart: str, channel: str, flags: frozenset[str]) -> list[int]:
         key = (role, counterpart, channel, flags)
