@@ -11,7 +11,8 @@
  *   characters) with their class, and the ids of the K:class and K:a&b tokens.
  * Table.grams(text, scopes, prefixes, extra, cues=False) -> bytes: the ascending, distinct
  *   int64 feature ids of every known n-gram of `text` (the "^sentence$" string), the N| twins
- *   of 2- and 3-grams starting inside one of `scopes` ([from, to) pairs), the T|/D|/X| twins of
+ *   of 2- and 3-grams starting inside one of `scopes` ([from, to) pairs; None: the negation
+ *   scopes of features.negated_starts, found here), the T|/D|/X| twins of
  *   2- and 3-grams whose bit (1, 2, 4) is set in `prefixes`, the ids in `extra` and, with
  *   `cues`, the cue tokens of the classes whose words occur in `text`.
  * weight_sum(W, ids[, bias, slope, intercept]) -> bytes: float32 sums of the rows `ids` of the
@@ -308,6 +309,57 @@ static int cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* tonecheck.model.features.negated_starts, marked in `in_scope`: after each negator (leftmost,
+ * first alternative that matches, no overlaps), up to NEG_REACH characters, stopping at a
+ * clause break. Returns whether any position is in scope. */
+#define NEG_REACH 6
+static int negation_scopes(int kind, const void *d, Py_ssize_t n, char *in_scope)
+{
+    static const Py_UCS4 two[][2] = {
+        {0x4E0D, 0x4F1A}, {0x4E0D, 0x8981}, {0x4E0D, 0x7528}, {0x4E0D, 0x5FC5}, {0x4E0D, 0x80FD},
+        {0x4E0D, 0x5F97}, {0x4E0D, 0x662F}, {0x4E0D, 0x518D}, {0x6CA1, 0x6709}, {0x6CA1, 0x4EBA},
+        {0x5E76, 0x4E0D}, {0x4ECE, 0x4E0D}, {0x7EDD, 0x4E0D}, {0x65E0, 0x9700}};
+        /* 不会 不要 不用 不必 不能 不得 不是 不再 没有 没人 并不 从不 绝不 无需 */
+    static const Py_UCS4 one[] = {0x522B, 0x52FF, 0x672A, 0x6CA1, 0x4E0D, 0x5187, 0x5514, 0x8985};
+        /* 别 勿 未 没 不 冇 唔 覅 */
+    static const Py_UCS4 breaks[] = {0xFF0C, ',', 0x3002, '.', 0xFF01, '!', 0xFF1F, '?', 0xFF1B, ';',
+                                     0xFF1A, ':', 0x2026};  /* ，,。.！!？?；;：:… */
+    int any = 0;
+    for (Py_ssize_t i = 0; i < n;) {
+        Py_UCS4 c = PyUnicode_READ(kind, d, i);
+        Py_ssize_t len = 0;
+        if (i + 1 < n) {
+            Py_UCS4 c2 = PyUnicode_READ(kind, d, i + 1);
+            for (size_t k = 0; k < sizeof two / sizeof two[0] && !len; k++)
+                if (c == two[k][0] && c2 == two[k][1])
+                    len = 2;
+        }
+        for (size_t k = 0; k < sizeof one / sizeof one[0] && !len; k++)
+            if (c == one[k])
+                len = 1;
+        if (!len) {
+            i++;
+            continue;
+        }
+        Py_ssize_t from = i + len, to = from + NEG_REACH < n ? from + NEG_REACH : n;
+        for (Py_ssize_t j = from; j < to; j++) {
+            Py_UCS4 b = PyUnicode_READ(kind, d, j);
+            int stop = 0;
+            for (size_t k = 0; k < sizeof breaks / sizeof breaks[0] && !stop; k++)
+                stop = b == breaks[k];
+            if (stop) {
+                to = j;
+                break;
+            }
+        }
+        for (Py_ssize_t j = from; j < to; j++)
+            in_scope[j] = 1;
+        any |= to > from;
+        i = from;
+    }
+    return any;
+}
+
 static PyObject *Table_grams(Table *self, PyObject *args)
 {
     PyObject *text, *scopes, *extra;
@@ -321,7 +373,8 @@ static PyObject *Table_grams(Table *self, PyObject *args)
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
-    PyObject *sf = PySequence_Fast(scopes, "scopes must be a sequence of (from, to) pairs");
+    int own_scopes = scopes == Py_None;  /* None: the negation scopes are found here */
+    PyObject *sf = own_scopes ? PyTuple_New(0) : PySequence_Fast(scopes, "scopes must be a sequence of (from, to) pairs");
     if (sf == NULL)
         return NULL;
     PyObject *ef = PySequence_Fast(extra, "extra must be a sequence of ids");
@@ -345,6 +398,14 @@ static PyObject *Table_grams(Table *self, PyObject *args)
             if (b > n) b = n;
             for (Py_ssize_t i = a; i < b; i++)
                 in_scope[i] = 1;
+        }
+    }
+    if (own_scopes) {
+        in_scope = PyMem_Calloc((size_t)(n ? n : 1), 1);
+        if (in_scope == NULL) { PyMem_Free(out); Py_DECREF(sf); Py_DECREF(ef); return PyErr_NoMemory(); }
+        if (!negation_scopes(kind, data, n, in_scope)) {
+            PyMem_Free(in_scope);
+            in_scope = NULL;
         }
     }
     Py_ssize_t m = 0;

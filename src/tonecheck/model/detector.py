@@ -295,7 +295,7 @@ class _FastFeatures:
             if self.cues is not None and not self._c_cues:
                 extra = extra + self.cues.token_ids([t], [0])[0]
             mask = sum(1 << _TWIN_ORDER.index(p) for p in conjunction_prefixes(counterpart, flags))
-            scopes = negated_starts(t) if "N|" in self.twins else ()
+            scopes = None if "N|" in self.twins else ()  # None: the C path finds the negation scopes
             return np.frombuffer(self.table.grams(t, scopes, mask, extra, self._c_cues), dtype=np.int64)
         t = "^" + canonical(sentence) + "$"
         n = len(t)
