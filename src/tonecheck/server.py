@@ -53,7 +53,6 @@ import logging
 import math
 import os
 import sys
-import threading
 import time
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor

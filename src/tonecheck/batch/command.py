@@ -9,7 +9,6 @@ interrupted (a valid partial report is still written, marked ``partial``).
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import signal
 import sys
