@@ -158,7 +158,7 @@ def test_pure_python_paths_give_the_same_results():
     assert json.loads(done.stdout) == here
     assert any(f for r in here for f in r["findings"])  # the texts exercise the detectors
     if any(native.in_use().values()):
-        assert native.in_use() == {"_grams": True, "_gates": True}
+        assert all(native.in_use().values())  # built together or not at all
 
 
 @settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))

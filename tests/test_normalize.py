@@ -1,5 +1,7 @@
 import re
 
+import pytest
+
 from hypothesis import assume, given, settings, strategies as st
 
 from tonecheck.normalize import normalize
@@ -85,3 +87,22 @@ def test_skipping_steps_never_changes_the_result(text):
 
     got = normalize(text)
     assert (got.text, got.origin) == _all_steps(text)
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(st.one_of(st.text(max_size=40), st.lists(st.sampled_from(
+    ["傻", "逼", " ", "*", "_", "-", ".", "一", "二", "三", "拐", "勾", "Ａ", "ｂ", "說", "錢", "，", "\n", "\u3000",
+     "\ud800", "哈哈哈", "\n\n\n", "1", "２"]), max_size=20).map("".join)))
+def test_c_fold_is_the_python_fold(text):
+    """tonecheck._fold folds as str.translate does, and a clear flag means its step has nothing
+    to do (the C path only skips work the Python path would find empty)."""
+    from tonecheck import normalize as nz
+
+    folder = nz._folder()
+    if folder is None:
+        pytest.skip("tonecheck._fold not built (or TONECHECK_PURE_PYTHON=1)")
+    folded, may = folder.fold(text)
+    assert folded == text.translate(nz._fold_table())
+    assert (may & 1) or not nz._SEP_CHAR.search(folded)
+    assert (may & 2) or not nz._SPOKEN_CHAR.search(folded)
+    assert bool(may & 4) == (nz._ANY_REPEAT.search(folded) is not None)

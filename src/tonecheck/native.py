@@ -1,4 +1,4 @@
-"""The optional C paths (``tonecheck._grams``, ``tonecheck._gates``), where they were built.
+"""The optional C paths (``tonecheck._grams``, ``_gates``, ``_fold``), where they were built.
 
 setup.py builds them when the machine installing tonecheck has a C compiler; without one,
 or with ``TONECHECK_PURE_PYTHON=1`` in the environment (to rule them out when chasing a
@@ -24,4 +24,4 @@ def load(name: str) -> ModuleType | None:
 
 def in_use() -> dict[str, bool]:
     """Which C paths this process uses (for ``tonecheck --version`` style reports and tests)."""
-    return {name: load(name) is not None for name in ("_grams", "_gates")}
+    return {name: load(name) is not None for name in ("_grams", "_gates", "_fold")}

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import regex
 
+from . import native
+
 # Characters an evader drops between the characters of a word (傻*逼, 傻 逼, s.b).
 _SEPARATORS = " \t\u3000\u00a0*#@_\\-~·^+=|/\\\\`&%$."
 # Between two digits only these are dropped (a decimal point or a mask star is kept).
@@ -122,12 +124,29 @@ def fold_char(ch: str) -> str:
     return ch.translate(_fold_table())
 
 
+@lru_cache(maxsize=1)
+def _folder():
+    """The C fold (tonecheck._fold) set up with this module's tables, or None (not built, or
+    switched off: the Python lines in :func:`normalize` do the same)."""
+    fold = native.load("_fold")
+    if fold is None:
+        return None
+    return fold.Folder(_fold_table(), _SEPARATORS, "".join(_SPOKEN_DIGITS))
+
+
 def normalize(text: str) -> Normalized:
     """Canonical form of ``text`` with an offset map back to it."""
-    folded = text.translate(_fold_table())
-    seps = _SEP_CHAR.search(folded) is not None and _SEP_RUN.search(folded) is not None
-    spoken = _has_spoken_run(folded)
-    repeats = _ANY_REPEAT.search(folded) is not None
+    folder = _folder()
+    if folder is not None:  # the fold, and which slower steps may apply, in one pass
+        folded, may = folder.fold(text)
+        seps = bool(may & 1) and _SEP_RUN.search(folded) is not None
+        spoken = bool(may & 2) and _has_spoken_run(folded)
+        repeats = bool(may & 4)
+    else:
+        folded = text.translate(_fold_table())
+        seps = _SEP_CHAR.search(folded) is not None and _SEP_RUN.search(folded) is not None
+        spoken = _has_spoken_run(folded)
+        repeats = _ANY_REPEAT.search(folded) is not None
     if not (seps or spoken or repeats):
         # the common case: nothing but the 1:1 fold
         return Normalized(folded, _identity(len(folded)), frozenset(), text)
