@@ -9,6 +9,7 @@ and remembered for the rest of the check.
 from __future__ import annotations
 
 import bisect
+import re
 
 import regex
 
@@ -23,8 +24,9 @@ MAX_CLAUSE_CHARS = 100
 # punctuation is folded to these by normalisation; 。 and 、 stay as they are).
 SENTENCE_END = frozenset("。！？!?；;\n\r")
 CLAUSE_END = SENTENCE_END | frozenset("，,：:、 \t")
-_CLAUSE_RX = regex.compile("[" + regex.escape("".join(CLAUSE_END)) + "]")
-_SENTENCE_RX = regex.compile("[" + regex.escape("".join(SENTENCE_END)) + "]")
+# single characters: the stdlib engine finds them several times faster than `regex`
+_CLAUSE_RX = re.compile("[" + re.escape("".join(sorted(CLAUSE_END))) + "]")
+_SENTENCE_RX = re.compile("[" + re.escape("".join(sorted(SENTENCE_END))) + "]")
 
 
 def _within(ends: frozenset[str]) -> str:
