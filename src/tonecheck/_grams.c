@@ -22,6 +22,8 @@
  *   the sigmoid in double precision.
  */
 #define PY_SSIZE_T_CLEAN
+/* tonecheck.native loads a module only when its API matches: a stale build is ignored */
+#define TONECHECK_C_API 1
 #include <Python.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -745,6 +747,10 @@ PyMODINIT_FUNC PyInit__grams(void)
     PyObject *m = PyModule_Create(&moduledef);
     if (m == NULL)
         return NULL;
+    if (PyModule_AddIntConstant(m, "API", TONECHECK_C_API) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
     if (PyModule_AddIntConstant(m, "MAX_CUE", MAX_CUE) < 0 || PyModule_AddIntConstant(m, "MAX_N", MAX_N) < 0) {
         Py_DECREF(m);
         return NULL;

@@ -12,14 +12,20 @@ import os
 from types import ModuleType
 
 
+# The interface version the Python side expects of every C module (TONECHECK_C_API in the .c
+# files). A module built from other sources (a stale build directory) is not used.
+API = 1
+
+
 def load(name: str) -> ModuleType | None:
-    """``tonecheck.<name>``, or None when it was not built or is switched off."""
+    """``tonecheck.<name>``, or None when it was not built, is switched off or is stale."""
     if os.environ.get("TONECHECK_PURE_PYTHON", "").strip() not in ("", "0"):
         return None
     try:
-        return importlib.import_module(f"tonecheck.{name}")
+        module = importlib.import_module(f"tonecheck.{name}")
     except ImportError:
         return None
+    return module if getattr(module, "API", None) == API else None
 
 
 def in_use() -> dict[str, bool]:
