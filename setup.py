@@ -9,5 +9,6 @@ from setuptools import Extension, setup
 
 FLAGS = ["-O2", "-ffp-contract=off"]  # no fused multiply-add: sums round as numpy rounds them
 
-setup(ext_modules=[Extension(f"tonecheck.{name}", [f"src/tonecheck/{name}.c"], optional=True, extra_compile_args=FLAGS)
+setup(ext_modules=[Extension(f"tonecheck.{name}", [f"src/tonecheck/{name}.c"], depends=["src/tonecheck/_native.h"],
+                             optional=True, extra_compile_args=FLAGS)
                    for name in ("_grams", "_gates", "_fold")])

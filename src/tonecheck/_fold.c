@@ -13,9 +13,8 @@
  *   step has nothing to do; a set bit only means it may.
  */
 #define PY_SSIZE_T_CLEAN
-/* tonecheck.native loads a module only when its API matches: a stale build is ignored */
-#define TONECHECK_C_API 1
 #include <Python.h>
+#include "_native.h"
 #include <stdint.h>
 #include <string.h>
 
@@ -167,20 +166,5 @@ static struct PyModuleDef moduledef = {
 
 PyMODINIT_FUNC PyInit__fold(void)
 {
-    if (PyType_Ready(&FolderType) < 0)
-        return NULL;
-    PyObject *m = PyModule_Create(&moduledef);
-    if (m == NULL)
-        return NULL;
-    if (PyModule_AddIntConstant(m, "API", TONECHECK_C_API) < 0) {
-        Py_DECREF(m);
-        return NULL;
-    }
-    Py_INCREF(&FolderType);
-    if (PyModule_AddObject(m, "Folder", (PyObject *)&FolderType) < 0) {
-        Py_DECREF(&FolderType);
-        Py_DECREF(m);
-        return NULL;
-    }
-    return m;
+    return tonecheck_module(&moduledef, &FolderType, "Folder");
 }

@@ -14,9 +14,8 @@
  *   gates all pass and, when it has branches, one of whose branches passes whole.
  */
 #define PY_SSIZE_T_CLEAN
-/* tonecheck.native loads a module only when its API matches: a stale build is ignored */
-#define TONECHECK_C_API 1
 #include <Python.h>
+#include "_native.h"
 #include <stdint.h>
 #include <string.h>
 
@@ -363,20 +362,5 @@ static struct PyModuleDef moduledef = {
 
 PyMODINIT_FUNC PyInit__gates(void)
 {
-    if (PyType_Ready(&GateIndexType) < 0)
-        return NULL;
-    PyObject *m = PyModule_Create(&moduledef);
-    if (m == NULL)
-        return NULL;
-    if (PyModule_AddIntConstant(m, "API", TONECHECK_C_API) < 0) {
-        Py_DECREF(m);
-        return NULL;
-    }
-    Py_INCREF(&GateIndexType);
-    if (PyModule_AddObject(m, "GateIndex", (PyObject *)&GateIndexType) < 0) {
-        Py_DECREF(&GateIndexType);
-        Py_DECREF(m);
-        return NULL;
-    }
-    return m;
+    return tonecheck_module(&moduledef, &GateIndexType, "GateIndex");
 }

@@ -22,9 +22,8 @@
  *   the sigmoid in double precision.
  */
 #define PY_SSIZE_T_CLEAN
-/* tonecheck.native loads a module only when its API matches: a stale build is ignored */
-#define TONECHECK_C_API 1
 #include <Python.h>
+#include "_native.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -742,24 +741,8 @@ static struct PyModuleDef moduledef = {
 
 PyMODINIT_FUNC PyInit__grams(void)
 {
-    if (PyType_Ready(&TableType) < 0)
-        return NULL;
-    PyObject *m = PyModule_Create(&moduledef);
-    if (m == NULL)
-        return NULL;
-    if (PyModule_AddIntConstant(m, "API", TONECHECK_C_API) < 0) {
-        Py_DECREF(m);
-        return NULL;
-    }
-    if (PyModule_AddIntConstant(m, "MAX_CUE", MAX_CUE) < 0 || PyModule_AddIntConstant(m, "MAX_N", MAX_N) < 0) {
-        Py_DECREF(m);
-        return NULL;
-    }
-    Py_INCREF(&TableType);
-    if (PyModule_AddObject(m, "Table", (PyObject *)&TableType) < 0) {
-        Py_DECREF(&TableType);
-        Py_DECREF(m);
-        return NULL;
-    }
+    PyObject *m = tonecheck_module(&moduledef, &TableType, "Table");
+    if (m != NULL && (PyModule_AddIntConstant(m, "MAX_CUE", MAX_CUE) < 0 || PyModule_AddIntConstant(m, "MAX_N", MAX_N) < 0))
+        Py_CLEAR(m);
     return m;
 }
