@@ -136,7 +136,9 @@ class ModelDetector:
         if not spans:
             return []  # punctuation and fillers only (，嗯，嗯): nothing to judge
         out: list[ModelHit] = []
-        for (s, e), scored in zip(spans, self._scores([text[s:e] for s, e in spans], (role, counterpart, channel, flags))):
+        setting = (role, counterpart, channel, flags)
+        for s, e in spans:
+            scored = self._score(text[s:e], setting)
             p = scored.p
             for cat, ci, t, sub_cols, subs in plan:
                 if p[ci] < t:
@@ -165,27 +167,25 @@ class ModelDetector:
                  flags: frozenset[str] = frozenset()) -> tuple[str, ...]:
         """The n-grams that weighed most for ``subtype`` in one normalised sentence."""
         side = "agent" if role == "agent" else "customer"
-        fids = self._scores([sentence], (role, counterpart, channel, flags))[0].fids
+        fids = self._score(sentence, (role, counterpart, channel, flags)).fids
         return self._fast.evidence(fids, self._w.W[fids, self._col[f"{side}:{subtype}"]])
 
-    def _scores(self, sentences: list[str], setting: tuple) -> list["_Scored"]:
-        """Calibrated probabilities of normalised sentences in their setting, and their feature ids.
+    def _score(self, sentence: str, setting: tuple) -> "_Scored":
+        """Calibrated probabilities of one normalised sentence in its setting, and its feature ids.
 
         Remembered for the last few thousand (sentence, setting) pairs: scripts repeat the same
         sentences all day, and a rewrite's re-check meets the sentences it kept and our own
         polite replacements again.
         """
-        memo = self._memo
-        got = [memo.get((s, setting)) for s in sentences]
-        missing = [i for i, g in enumerate(got) if g is None]
-        if missing:
-            w = self._w
-            for i, fids in zip(missing, self._fast.sentences([sentences[i] for i in missing], *setting)):
-                got[i] = _Scored(self._fast.probabilities(w, fids), fids)
-                if len(memo) >= _MEMO_SIZE:
-                    memo.pop(next(iter(memo)))
-                memo[(sentences[i], setting)] = got[i]
-        return got  # type: ignore[return-value]
+        key = (sentence, setting)
+        got = self._memo.get(key)
+        if got is None:
+            fids = self._fast.sentence(sentence, *setting)
+            got = _Scored(self._fast.probabilities(self._w, fids), fids)
+            if len(self._memo) >= _MEMO_SIZE:
+                self._memo.pop(next(iter(self._memo)))
+            self._memo[key] = got
+        return got
 
     def forget(self) -> None:
         """Drop the remembered sentences (benchmarks measure first contact with this)."""
@@ -282,18 +282,13 @@ class _FastFeatures:
         t = self.names[fid].split("|", 1)[-1]
         return t[1:2] != ":" and len(t.strip("^$")) >= 2
 
-    def sentences(self, sentences: list[str], role: str, counterpart: str, channel: str,
-                  flags: frozenset[str]) -> list[np.ndarray]:
-        """Feature ids of each sentence, ascending."""
-        return [self.sentence(s, role, counterpart, channel, flags) for s in sentences]
-
     def sentence(self, sentence: str, role: str, counterpart: str, channel: str, flags: frozenset[str]) -> np.ndarray:
         """Feature ids of one sentence, ascending (one summation order for every path)."""
         if self.table is not None:
             t = "^" + _grams.canonical(sentence) + "$"
             extra = self._setting_ids(role, counterpart, channel, flags)
             if self.cues is not None and not self._c_cues:
-                extra = extra + self.cues.token_ids([t], [0])[0]
+                extra = extra + self.cues.token_ids(t[1:-1])
             mask = sum(1 << _TWIN_ORDER.index(p) for p in conjunction_prefixes(counterpart, flags))
             scopes = None if "N|" in self.twins else ()  # None: the C path finds the negation scopes
             return np.frombuffer(self.table.grams(t, scopes, mask, extra, self._c_cues), dtype=np.int64)
@@ -318,7 +313,7 @@ class _FastFeatures:
         ids.discard(None)
         ids.update(self._setting_ids(role, counterpart, channel, flags))
         if self.cues is not None:
-            ids.update(self.cues.token_ids([t], [0])[0])
+            ids.update(self.cues.token_ids(t[1:-1]))
         out = np.fromiter(ids, dtype=np.int64, count=len(ids))
         out.sort()
         return out

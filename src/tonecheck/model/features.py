@@ -12,7 +12,6 @@ spoke of self-harm, so those n-grams get a copy prefixed by the setting.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 
 MAX_N = 4
 _DIGITS = re.compile(r"\d+(?:[.,]\d+)*")
@@ -100,12 +99,12 @@ class CueMatcher:
         self._single = {c: vocab[f"K:{c}"] for c in self.classes if f"K:{c}" in vocab}
         self._pair = {(a, b): vocab[f"K:{a}&{b}"] for a in self.classes for b in self.classes
                       if a < b and f"K:{a}&{b}" in vocab}
-        self._joinable = not any(ch in w for ws in self.classes.values() for w in ws for ch in "^$\x00")
 
     def table_args(self, longest: int) -> tuple | None:
         """What the C table needs to find the cue tokens itself (``Table.set_cues``), or None when
-        a cue word is longer than ``longest`` or holds a character the sentence joints use."""
-        if not self._joinable or any(len(w) > longest for ws in self.classes.values() for w in ws):
+        a cue word is longer than ``longest`` or holds a sentence mark (^ or $: the C table
+        searches the marked sentence)."""
+        if any(len(w) > longest or "^" in w or "$" in w for ws in self.classes.values() for w in ws):
             return None
         names = sorted(self.classes)
         index = {c: i for i, c in enumerate(names)}
@@ -119,33 +118,15 @@ class CueMatcher:
         pair = [self._pair.get((a, b), -1) if a < b else -1 for a in names for b in names]
         return words, classes, len(names), single, pair
 
-    def token_ids(self, marked: list[str], firsts: list[int]) -> list[list[int]]:
-        """The known ids of :meth:`tokens` of each ``^sentence$`` in ``marked``, which start at
-        ``firsts`` in their NUL-joined string: one automaton pass for all of them."""
+    def token_ids(self, text: str) -> list[int]:
+        """The known feature ids of :meth:`tokens` of ``text``."""
         if self.ac is None:
-            return [[] for _ in marked]
-        if not self._joinable:
-            return [[i for k in self.tokens(t[1:-1]) if (i := self._id(k)) is not None] for t in marked]
-        present: list[set[str]] = [set() for _ in marked]
-        owner = self.owner
-        if len(marked) == 1:
-            present[0].update(owner[i] for i, _, _ in self.ac.find_matches_as_indexes(marked[0], overlapping=True))
-        else:
-            for i, s, _ in self.ac.find_matches_as_indexes("\x00".join(marked), overlapping=True):
-                present[bisect_right(firsts, s) - 1].add(owner[i])
-        out = []
+            return []
+        present = sorted({self.owner[i] for i, _, _ in self.ac.find_matches_as_indexes(text, overlapping=True)})
         single, pair = self._single, self._pair
-        for names in present:
-            got = [single[c] for c in names if c in single]
-            if len(names) > 1:
-                ordered = sorted(names)
-                got += [f for j, a in enumerate(ordered) for b in ordered[j + 1:] if (f := pair.get((a, b))) is not None]
-            out.append(got)
+        out = [single[c] for c in present if c in single]
+        out += [f for j, a in enumerate(present) for b in present[j + 1:] if (f := pair.get((a, b))) is not None]
         return out
-
-    def _id(self, token: str) -> int | None:
-        name = token[2:]
-        return self._single.get(name) if "&" not in name else self._pair.get(tuple(name.split("&", 1)))
 
     def tokens(self, text: str) -> list[str]:
         if self.ac is None:
