@@ -9,10 +9,13 @@
  *   distress, X| in a dispute; -1 when the model has none).
  * Table.set_cues(words, classes, n_classes, single, pair): the cue words (up to MAX_CUE
  *   characters) with their class, and the ids of the K:class and K:a&b tokens.
- * Table.grams(text, scopes, prefixes, extra, cues=False) -> bytes: the ascending, distinct
- *   int64 feature ids of every known n-gram of `text` (the "^sentence$" string), the N| twins
- *   of 2- and 3-grams starting inside one of `scopes` ([from, to) pairs; None: the negation
- *   scopes of features.negated_starts, found here), the T|/D|/X| twins of
+ * Table.set_language(runs, fillers, stops, negators, breaks, reach): features.py's filler,
+ *   negator and clause-break lists, so canonical() and the negation scopes read the same data.
+ * Table.canonical(text) -> str: features.canonical(text).
+ * Table.grams(text, negation, prefixes, extra, cues=False) -> bytes: the ascending, distinct
+ *   int64 feature ids of every known n-gram of `text` (the "^sentence$" string), with
+ *   `negation` the N| twins of 2- and 3-grams starting in the scope of a negator
+ *   (features.negated_starts), the T|/D|/X| twins of
  *   2- and 3-grams whose bit (1, 2, 4) is set in `prefixes`, the ids in `extra` and, with
  *   `cues`, the cue tokens of the classes whose words occur in `text`.
  * weight_sum(W, ids[, bias, slope, intercept]) -> bytes: float32 sums of the rows `ids` of the
@@ -39,6 +42,78 @@ typedef struct {
 #define MAX_CUE 8      /* longest cue word */
 #define MAX_CLASSES 64 /* cue classes: one bit each */
 
+/* a list of short strings, in order: word k is chars[at[k] .. at[k + 1]) */
+typedef struct {
+    Py_UCS4 *chars;
+    Py_ssize_t *at;
+    Py_ssize_t n;
+} Words;
+
+static void words_free(Words *w)
+{
+    PyMem_Free(w->chars);
+    PyMem_Free(w->at);
+    w->chars = NULL; w->at = NULL; w->n = 0;
+}
+
+/* a sequence of str (a str is a sequence of one-character strings) into `w` */
+static int words_read(PyObject *seq, Words *w, const char *name)
+{
+    PyObject *fast = PySequence_Fast(seq, name);
+    if (fast == NULL)
+        return -1;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(fast), total = 0;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *x = PySequence_Fast_GET_ITEM(fast, k);
+        if (!PyUnicode_Check(x) || PyUnicode_GET_LENGTH(x) == 0) {
+            Py_DECREF(fast);
+            PyErr_Format(PyExc_ValueError, "%s: item %zd is not a non-empty str", name, k);
+            return -1;
+        }
+        total += PyUnicode_GET_LENGTH(x);
+    }
+    Words out = {PyMem_Malloc((size_t)(total ? total : 1) * sizeof(Py_UCS4)),
+                 PyMem_Malloc((size_t)(n + 1) * sizeof(Py_ssize_t)), n};
+    if (out.chars == NULL || out.at == NULL) {
+        words_free(&out);
+        Py_DECREF(fast);
+        PyErr_NoMemory();
+        return -1;
+    }
+    out.at[0] = 0;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *x = PySequence_Fast_GET_ITEM(fast, k);
+        Py_ssize_t len = PyUnicode_GET_LENGTH(x);
+        for (Py_ssize_t j = 0; j < len; j++)
+            out.chars[out.at[k] + j] = PyUnicode_READ_CHAR(x, j);
+        out.at[k + 1] = out.at[k] + len;
+    }
+    Py_DECREF(fast);
+    words_free(w);
+    *w = out;
+    return 0;
+}
+
+/* the length of word k if it stands in the text at i, else 0 */
+static Py_ssize_t word_at(const Words *w, Py_ssize_t k, int kind, const void *d, Py_ssize_t n, Py_ssize_t i)
+{
+    Py_ssize_t len = w->at[k + 1] - w->at[k];
+    if (i + len > n)
+        return 0;
+    for (Py_ssize_t j = 0; j < len; j++)
+        if ((Py_UCS4)PyUnicode_READ(kind, d, i + j) != w->chars[w->at[k] + j])
+            return 0;
+    return len;
+}
+
+static int words_have_char(const Words *w, Py_UCS4 c)
+{
+    for (Py_ssize_t k = 0; k < w->n; k++)
+        if (w->at[k + 1] - w->at[k] == 1 && w->chars[w->at[k]] == c)
+            return 1;
+    return 0;
+}
+
 typedef struct {
     uint64_t k[3];    /* the word: code points packed 21 bits each, length in the top bits of k[2] */
     uint64_t classes; /* the cue classes it belongs to */
@@ -60,6 +135,10 @@ typedef struct {
     int32_t *pair;    /* n_classes * n_classes ids of K:a&b for a < b (-1: unknown) */
     uint8_t *cue_first; /* 65536 buckets of first characters: bit k-1 set when a cue word of
                            length k starts with a character of the bucket */
+    /* the language of canonical() and the negation scopes (set_language): features.py's lists */
+    Words runs, fillers, stops, negators, breaks;
+    Py_ssize_t reach;
+    int has_language;
 } Table;
 
 static uint64_t mix(uint64_t x)
@@ -299,6 +378,8 @@ fail:
 static void Table_dealloc(Table *self)
 {
     free_cues(self);
+    words_free(&self->runs); words_free(&self->fillers); words_free(&self->stops);
+    words_free(&self->negators); words_free(&self->breaks);
     PyMem_Free(self->entries);
     PyMem_Free(self->slots);
     Py_TYPE(self)->tp_free((PyObject *)self);
@@ -311,48 +392,25 @@ static int cmp_i64(const void *a, const void *b)
 }
 
 /* tonecheck.model.features.negated_starts, marked in `in_scope`: after each negator (leftmost,
- * first alternative that matches, no overlaps), up to NEG_REACH characters, stopping at a
+ * the first of the list that stands there, no overlaps), up to `reach` characters, stopping at a
  * clause break. Returns whether any position is in scope. */
-#define NEG_REACH 6
-static int negation_scopes(int kind, const void *d, Py_ssize_t n, char *in_scope)
+static int negation_scopes(const Table *t, int kind, const void *d, Py_ssize_t n, char *in_scope)
 {
-    static const Py_UCS4 two[][2] = {
-        {0x4E0D, 0x4F1A}, {0x4E0D, 0x8981}, {0x4E0D, 0x7528}, {0x4E0D, 0x5FC5}, {0x4E0D, 0x80FD},
-        {0x4E0D, 0x5F97}, {0x4E0D, 0x662F}, {0x4E0D, 0x518D}, {0x6CA1, 0x6709}, {0x6CA1, 0x4EBA},
-        {0x5E76, 0x4E0D}, {0x4ECE, 0x4E0D}, {0x7EDD, 0x4E0D}, {0x65E0, 0x9700}};
-        /* 不会 不要 不用 不必 不能 不得 不是 不再 没有 没人 并不 从不 绝不 无需 */
-    static const Py_UCS4 one[] = {0x522B, 0x52FF, 0x672A, 0x6CA1, 0x4E0D, 0x5187, 0x5514, 0x8985};
-        /* 别 勿 未 没 不 冇 唔 覅 */
-    static const Py_UCS4 breaks[] = {0xFF0C, ',', 0x3002, '.', 0xFF01, '!', 0xFF1F, '?', 0xFF1B, ';',
-                                     0xFF1A, ':', 0x2026};  /* ，,。.！!？?；;：:… */
     int any = 0;
     for (Py_ssize_t i = 0; i < n;) {
-        Py_UCS4 c = PyUnicode_READ(kind, d, i);
         Py_ssize_t len = 0;
-        if (i + 1 < n) {
-            Py_UCS4 c2 = PyUnicode_READ(kind, d, i + 1);
-            for (size_t k = 0; k < sizeof two / sizeof two[0] && !len; k++)
-                if (c == two[k][0] && c2 == two[k][1])
-                    len = 2;
-        }
-        for (size_t k = 0; k < sizeof one / sizeof one[0] && !len; k++)
-            if (c == one[k])
-                len = 1;
+        for (Py_ssize_t k = 0; k < t->negators.n && !len; k++)
+            len = word_at(&t->negators, k, kind, d, n, i);
         if (!len) {
             i++;
             continue;
         }
-        Py_ssize_t from = i + len, to = from + NEG_REACH < n ? from + NEG_REACH : n;
-        for (Py_ssize_t j = from; j < to; j++) {
-            Py_UCS4 b = PyUnicode_READ(kind, d, j);
-            int stop = 0;
-            for (size_t k = 0; k < sizeof breaks / sizeof breaks[0] && !stop; k++)
-                stop = b == breaks[k];
-            if (stop) {
+        Py_ssize_t from = i + len, to = from + t->reach < n ? from + t->reach : n;
+        for (Py_ssize_t j = from; j < to; j++)
+            if (words_have_char(&t->breaks, PyUnicode_READ(kind, d, j))) {
                 to = j;
                 break;
             }
-        }
         for (Py_ssize_t j = from; j < to; j++)
             in_scope[j] = 1;
         any |= to > from;
@@ -363,48 +421,34 @@ static int negation_scopes(int kind, const void *d, Py_ssize_t n, char *in_scope
 
 static PyObject *Table_grams(Table *self, PyObject *args)
 {
-    PyObject *text, *scopes, *extra;
-    int prefixes, with_cues = 0;
-    if (!PyArg_ParseTuple(args, "UOiO|p", &text, &scopes, &prefixes, &extra, &with_cues))
+    PyObject *text, *extra;
+    int negation, prefixes, with_cues = 0;
+    if (!PyArg_ParseTuple(args, "UpiO|p", &text, &negation, &prefixes, &extra, &with_cues))
         return NULL;
     if (self->slots == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "Table not initialised");
         return NULL;
     }
+    if (negation && !self->has_language) {
+        PyErr_SetString(PyExc_RuntimeError, "negation scopes need set_language() first");
+        return NULL;
+    }
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
-    int own_scopes = scopes == Py_None;  /* None: the negation scopes are found here */
-    PyObject *sf = own_scopes ? PyTuple_New(0) : PySequence_Fast(scopes, "scopes must be a sequence of (from, to) pairs");
-    if (sf == NULL)
-        return NULL;
     PyObject *ef = PySequence_Fast(extra, "extra must be a sequence of ids");
-    if (ef == NULL) { Py_DECREF(sf); return NULL; }
-    Py_ssize_t ns = PySequence_Fast_GET_SIZE(sf), ne = PySequence_Fast_GET_SIZE(ef);
+    if (ef == NULL)
+        return NULL;
+    Py_ssize_t ne = PySequence_Fast_GET_SIZE(ef);
     char *in_scope = NULL;
     /* at most: MAX_N plain + 2 * (N + 3 prefixes) twins per position, the extras, the cue tokens */
     Py_ssize_t cap = n * (MAX_N + 8) + ne + 1 + (Py_ssize_t)MAX_CLASSES * (MAX_CLASSES + 1) / 2;
     int64_t *out = PyMem_Malloc((size_t)cap * sizeof(int64_t));
-    if (out == NULL) { Py_DECREF(sf); Py_DECREF(ef); return PyErr_NoMemory(); }
-    if (ns > 0) {
+    if (out == NULL) { Py_DECREF(ef); return PyErr_NoMemory(); }
+    if (negation) {
         in_scope = PyMem_Calloc((size_t)(n ? n : 1), 1);
-        if (in_scope == NULL) { PyMem_Free(out); Py_DECREF(sf); Py_DECREF(ef); return PyErr_NoMemory(); }
-        for (Py_ssize_t k = 0; k < ns; k++) {
-            Py_ssize_t a, b;
-            if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(sf, k), "nn", &a, &b)) {
-                PyMem_Free(in_scope); PyMem_Free(out); Py_DECREF(sf); Py_DECREF(ef);
-                return NULL;
-            }
-            if (a < 0) a = 0;
-            if (b > n) b = n;
-            for (Py_ssize_t i = a; i < b; i++)
-                in_scope[i] = 1;
-        }
-    }
-    if (own_scopes) {
-        in_scope = PyMem_Calloc((size_t)(n ? n : 1), 1);
-        if (in_scope == NULL) { PyMem_Free(out); Py_DECREF(sf); Py_DECREF(ef); return PyErr_NoMemory(); }
-        if (!negation_scopes(kind, data, n, in_scope)) {
+        if (in_scope == NULL) { PyMem_Free(out); Py_DECREF(ef); return PyErr_NoMemory(); }
+        if (!negation_scopes(self, kind, data, n, in_scope)) {
             PyMem_Free(in_scope);
             in_scope = NULL;
         }
@@ -418,7 +462,7 @@ static PyObject *Table_grams(Table *self, PyObject *args)
     uint64_t *q = PyMem_Malloc((size_t)(total ? total : 1) * 3 * sizeof(uint64_t));  /* lo, hi, hash */
     int64_t *cand = PyMem_Malloc((size_t)(total ? total : 1) * sizeof(int64_t));
     if (q == NULL || cand == NULL) {
-        PyMem_Free(q); PyMem_Free(cand); PyMem_Free(in_scope); PyMem_Free(out); Py_DECREF(sf); Py_DECREF(ef);
+        PyMem_Free(q); PyMem_Free(cand); PyMem_Free(in_scope); PyMem_Free(out); Py_DECREF(ef);
         return PyErr_NoMemory();
     }
     for (Py_ssize_t i = 0; i < n; i++) {
@@ -493,13 +537,12 @@ static PyObject *Table_grams(Table *self, PyObject *args)
     for (Py_ssize_t k = 0; k < ne; k++) {
         long long v = PyLong_AsLongLong(PySequence_Fast_GET_ITEM(ef, k));
         if (v == -1 && PyErr_Occurred()) {
-            PyMem_Free(in_scope); PyMem_Free(out); Py_DECREF(sf); Py_DECREF(ef);
+            PyMem_Free(in_scope); PyMem_Free(out); Py_DECREF(ef);
             return NULL;
         }
         out[m++] = v;
     }
     PyMem_Free(in_scope);
-    Py_DECREF(sf);
     Py_DECREF(ef);
     qsort(out, (size_t)m, sizeof(int64_t), cmp_i64);
     Py_ssize_t u = 0;
@@ -603,57 +646,75 @@ static PyObject *weight_sum(PyObject *mod, PyObject *args)
     return out;
 }
 
-/* canonical(text) -> str: tonecheck.model.features.canonical, the same string:
- *   fillers standing alone (between the text's ends, spaces and punctuation) removed, digit
- *   runs (with . or , between digits) folded to "0", whitespace runs to one space, stripped. */
-static int is_stop(Py_UCS4 c)
+/* set_language(runs, fillers, stops, negators, breaks, reach): features.py's FILLER_RUNS,
+ * FILLER_WORDS, FILLER_STOPS, NEGATORS, CLAUSE_BREAKS and NEG_REACH, for canonical() and the
+ * negation scopes. */
+static PyObject *Table_set_language(Table *self, PyObject *args)
 {
-    static const Py_UCS4 marks[] = {',', '.', '!', '?', ';', ':', 0xFF0C, 0x3002, 0xFF01, 0xFF1F, 0xFF1B,
-                                    0xFF1A, 0x3001, 0x2026, '~'};
-    if (Py_UNICODE_ISSPACE(c))
-        return 1;
-    for (size_t k = 0; k < sizeof marks / sizeof marks[0]; k++)
-        if (c == marks[k])
-            return 1;
-    return 0;
+    PyObject *runs, *fillers, *stops, *negators, *breaks;
+    Py_ssize_t reach;
+    if (!PyArg_ParseTuple(args, "OOOOOn", &runs, &fillers, &stops, &negators, &breaks, &reach))
+        return NULL;
+    self->has_language = 0;
+    if (words_read(runs, &self->runs, "runs") < 0 || words_read(fillers, &self->fillers, "fillers") < 0
+            || words_read(stops, &self->stops, "stops") < 0 || words_read(negators, &self->negators, "negators") < 0
+            || words_read(breaks, &self->breaks, "breaks") < 0)
+        return NULL;
+    for (Py_ssize_t k = 0; k < self->runs.n; k++) {
+        Py_UCS4 c = self->runs.chars[self->runs.at[k]];
+        /* a run of a stop character could end short of its length: canonical() takes whole runs */
+        if (self->runs.at[k + 1] - self->runs.at[k] != 1 || Py_UNICODE_ISSPACE(c) || words_have_char(&self->stops, c)) {
+            PyErr_SetString(PyExc_ValueError, "runs must be single characters that are no stop");
+            return NULL;
+        }
+    }
+    if (reach < 0) {
+        PyErr_SetString(PyExc_ValueError, "reach must not be negative");
+        return NULL;
+    }
+    self->reach = reach;
+    self->has_language = 1;
+    Py_RETURN_NONE;
 }
 
-/* the length of the filler starting at i (0: none), tried in the regex's order */
-static Py_ssize_t filler_at(int kind, const void *d, Py_ssize_t n, Py_ssize_t i)
+static int is_stop(const Table *t, Py_UCS4 c)
 {
-    static const Py_UCS4 runs[] = {0x55EF, 0x554A, 0x5443, 0x989D, 0x54E6, 0x5509};  /* 嗯 啊 呃 额 哦 唉 */
-    static const Py_UCS4 words[][3] = {
-        {0x90A3, 0x4E2A, 0}, {0x8FD9, 0x4E2A, 0}, {0x5C31, 0x662F, 0x8BF4}, {0x5C31, 0x662F, 0},
-        {0x7136, 0x540E, 0}, {0x5BF9, 0x5427, 0}};  /* 那个 这个 就是说 就是 然后 对吧 */
+    return Py_UNICODE_ISSPACE(c) || words_have_char(&t->stops, c);
+}
+
+/* the length of the filler starting at i (0: none): the runs, then the words, in their order;
+ * a filler needs the end of the text or a stop after it */
+static Py_ssize_t filler_at(const Table *t, int kind, const void *d, Py_ssize_t n, Py_ssize_t i)
+{
     Py_UCS4 c = PyUnicode_READ(kind, d, i);
-    for (size_t r = 0; r < sizeof runs / sizeof runs[0]; r++) {
-        if (c != runs[r])
+    for (Py_ssize_t r = 0; r < t->runs.n; r++) {
+        if (c != t->runs.chars[t->runs.at[r]])
             continue;
         Py_ssize_t j = i + 1;
         while (j < n && PyUnicode_READ(kind, d, j) == c)
             j++;
-        if (j == n || is_stop(PyUnicode_READ(kind, d, j)))
+        if (j == n || is_stop(t, PyUnicode_READ(kind, d, j)))
             return j - i;
-        return 0;  /* a shorter run is followed by the same character: no other alternative starts with it */
     }
-    for (size_t w = 0; w < sizeof words / sizeof words[0]; w++) {
-        Py_ssize_t len = words[w][2] ? 3 : 2, j;
-        if (i + len > n)
-            continue;
-        for (j = 0; j < len && PyUnicode_READ(kind, d, i + j) == words[w][j]; j++)
-            ;
-        if (j < len)
-            continue;
-        if (i + len == n || is_stop(PyUnicode_READ(kind, d, i + len)))
+    for (Py_ssize_t w = 0; w < t->fillers.n; w++) {
+        Py_ssize_t len = word_at(&t->fillers, w, kind, d, n, i);
+        if (len && (i + len == n || is_stop(t, PyUnicode_READ(kind, d, i + len))))
             return len;
     }
     return 0;
 }
 
-static PyObject *canonical(PyObject *mod, PyObject *arg)
+/* canonical(text) -> str: tonecheck.model.features.canonical, the same string: fillers
+ * standing alone removed, digit runs (with . or , between digits) folded to "0", whitespace runs
+ * to one space, stripped. */
+static PyObject *Table_canonical(Table *self, PyObject *arg)
 {
     if (!PyUnicode_Check(arg)) {
         PyErr_SetString(PyExc_TypeError, "canonical() needs a str");
+        return NULL;
+    }
+    if (!self->has_language) {
+        PyErr_SetString(PyExc_RuntimeError, "canonical() needs set_language() first");
         return NULL;
     }
     Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
@@ -665,8 +726,8 @@ static PyObject *canonical(PyObject *mod, PyObject *arg)
     /* 1. fillers: a match needs the text's start or a stop before it, in the original text */
     Py_ssize_t m = 0;
     for (Py_ssize_t i = 0; i < n;) {
-        if (i == 0 || is_stop(PyUnicode_READ(kind, d, i - 1))) {
-            Py_ssize_t len = filler_at(kind, d, n, i);
+        if (i == 0 || is_stop(self, PyUnicode_READ(kind, d, i - 1))) {
+            Py_ssize_t len = filler_at(self, kind, d, n, i);
             if (len > 0) {
                 i += len;
                 continue;
@@ -712,7 +773,10 @@ static PyObject *canonical(PyObject *mod, PyObject *arg)
 
 static PyMethodDef Table_methods[] = {
     {"grams", (PyCFunction)Table_grams, METH_VARARGS,
-     "grams(text, scopes, prefixes, extra, cues=False) -> bytes of int64 ids"},
+     "grams(text, negation, prefixes, extra, cues=False) -> bytes of int64 ids"},
+    {"canonical", (PyCFunction)Table_canonical, METH_O, "canonical(text) -> str (features.canonical)"},
+    {"set_language", (PyCFunction)Table_set_language, METH_VARARGS,
+     "set_language(runs, fillers, stops, negators, breaks, reach)"},
     {"set_cues", (PyCFunction)Table_set_cues, METH_VARARGS, "set_cues(words, classes, n_classes, single, pair)"},
     {NULL}
 };
@@ -730,7 +794,6 @@ static PyTypeObject TableType = {
 };
 
 static PyMethodDef module_methods[] = {
-    {"canonical", canonical, METH_O, "canonical(text) -> str (tonecheck.model.features.canonical)"},
     {"weight_sum", weight_sum, METH_VARARGS, "weight_sum(W, ids) -> bytes of float32 row sums"},
     {NULL}
 };

@@ -24,7 +24,8 @@ import numpy as np
 
 from .. import native
 
-from .features import _CONJ_N, MAX_N, CueMatcher, canonical, conjunction_prefixes, negated_starts
+from .features import (_CONJ_N, CLAUSE_BREAKS, FILLER_RUNS, FILLER_STOPS, FILLER_WORDS, MAX_N, NEG_REACH, NEGATORS,
+                       CueMatcher, canonical, conjunction_prefixes, negated_starts)
 
 _grams = native.load("_grams")  # the optional C path; the Python path below does the same
 
@@ -263,6 +264,7 @@ class _FastFeatures:
                 twins = self.twins.get(pre, {})
                 cols.append([twins.get(g, -1) for g in words] if twins else [-1] * len(words))
             self.table = _grams.Table(words, *cols)
+            self.table.set_language(FILLER_RUNS, FILLER_WORDS, FILLER_STOPS, NEGATORS, CLAUSE_BREAKS, NEG_REACH)
             cue_args = cues.table_args(_grams.MAX_CUE) if cues is not None else None
             if cue_args is not None:
                 self.table.set_cues(*cue_args)
@@ -285,13 +287,12 @@ class _FastFeatures:
     def sentence(self, sentence: str, role: str, counterpart: str, channel: str, flags: frozenset[str]) -> np.ndarray:
         """Feature ids of one sentence, ascending (one summation order for every path)."""
         if self.table is not None:
-            t = "^" + _grams.canonical(sentence) + "$"
+            t = "^" + self.table.canonical(sentence) + "$"
             extra = self._setting_ids(role, counterpart, channel, flags)
             if self.cues is not None and not self._c_cues:
                 extra = extra + self.cues.token_ids(t[1:-1])
             mask = sum(1 << _TWIN_ORDER.index(p) for p in conjunction_prefixes(counterpart, flags))
-            scopes = None if "N|" in self.twins else ()  # None: the C path finds the negation scopes
-            return np.frombuffer(self.table.grams(t, scopes, mask, extra, self._c_cues), dtype=np.int64)
+            return np.frombuffer(self.table.grams(t, "N|" in self.twins, mask, extra, self._c_cues), dtype=np.int64)
         t = "^" + canonical(sentence) + "$"
         n = len(t)
         two = [t[i:i + 2] for i in range(n - 1)]

@@ -21,8 +21,16 @@ _CONJ_N = (2, 3)
 
 
 # Speech-to-text fillers standing on their own (between pauses or punctuation) carry no meaning;
-# left in, a model learns them from whichever rows happened to be transcribed speech.
-_FILLER = re.compile(r"(?:^|(?<=[\s,.!?;:，。！？；：、…~]))(?:嗯+|啊+|呃+|额+|哦+|唉+|那个|这个|就是说|就是|然后|对吧)(?=[\s,.!?;:，。！？；：、…~]|$)")
+# left in, a model learns them from whichever rows happened to be transcribed speech. A filler
+# is a run of one of FILLER_RUNS or one of FILLER_WORDS (tried in this order), with the text's
+# start, whitespace or a FILLER_STOPS mark on both sides. (The C path reads these lists too.)
+FILLER_RUNS = "嗯啊呃额哦唉"
+FILLER_WORDS = ("那个", "这个", "就是说", "就是", "然后", "对吧")
+FILLER_STOPS = ",.!?;:，。！？；：、…~"
+_STOP_CLASS = "[\\s" + re.escape(FILLER_STOPS) + "]"
+_FILLER = re.compile(f"(?:^|(?<={_STOP_CLASS}))(?:"
+                     + "|".join([re.escape(c) + "+" for c in FILLER_RUNS] + [re.escape(w) for w in FILLER_WORDS])
+                     + f")(?={_STOP_CLASS}|$)")
 
 
 def canonical(text: str) -> str:
@@ -43,8 +51,12 @@ def ngrams(text: str) -> list[str]:
 # Negation: a few characters after a negator, in the same clause, an n-gram is in its scope
 # (我们不会去您单位: 去您单位 is denied). A copy prefixed N| lets the model learn that a denied
 # threat is no threat, which plain n-grams cannot.
-_NEGATOR = re.compile(r"不会|不要|不用|不必|不能|不得|不是|不再|没有|没人|并不|从不|绝不|无需|别|勿|未|没|不|冇|唔|覅")
-_CLAUSE_BREAK = re.compile(r"[，,。.！!？?；;：:…]")
+# NEGATORS are tried in this order (longer first); a scope ends at a CLAUSE_BREAKS mark.
+NEGATORS = ("不会", "不要", "不用", "不必", "不能", "不得", "不是", "不再", "没有", "没人", "并不", "从不", "绝不",
+            "无需", "别", "勿", "未", "没", "不", "冇", "唔", "覅")
+CLAUSE_BREAKS = "，,。.！!？?；;：:…"
+_NEGATOR = re.compile("|".join(map(re.escape, NEGATORS)))
+_CLAUSE_BREAK = re.compile("[" + re.escape(CLAUSE_BREAKS) + "]")
 NEG_REACH = 6
 
 
