@@ -42,8 +42,13 @@ def _leaks(row: dict, raw: set[str], clean: set[str]) -> bool:
     return False
 
 
-def _register(channel: str) -> str:
-    return {"sms": "sms", "visit": "visit"}.get(channel, "plain")
+def _row(rid: str, text: str, role: str, listener: dict, labels, note: str, source: str) -> dict:
+    """One corpus row in the raw format (``listener``: the utterance or conversation record that
+    names counterpart and channel)."""
+    channel = listener.get("channel", "call")
+    return {"id": rid, "text": text, "role": role, "counterpart": listener.get("counterpart", "unknown"),
+            "channel": channel, "labels": sorted(labels), "evidence": {},
+            "register": {"sms": "sms", "visit": "visit"}.get(channel, "plain"), "note": note, "source": source}
 
 
 def fold(set_dir: Path) -> list[dict]:
@@ -56,11 +61,8 @@ def fold(set_dir: Path) -> list[dict]:
             if not line.strip():
                 continue
             r = json.loads(line)
-            rows.append({"id": f"{tag}-{r['id']}", "text": r["text"], "role": r["role"],
-                         "counterpart": r.get("counterpart", "unknown"), "channel": r.get("channel", "call"),
-                         "labels": sorted(r.get("labels", [])), "evidence": {},
-                         "register": _register(r.get("channel", "call")), "note": r.get("note", ""),
-                         "source": f"tests/{name}/utterances.jsonl"})
+            rows.append(_row(f"{tag}-{r['id']}", r["text"], r["role"], r, r.get("labels", []), r.get("note", ""),
+                             f"tests/{name}/utterances.jsonl"))
     conv = set_dir / "conversations.jsonl"
     if conv.is_file():
         for line in conv.open(encoding="utf-8"):
@@ -70,11 +72,8 @@ def fold(set_dir: Path) -> list[dict]:
             earlier: list[dict] = []
             for k, u in enumerate(c["utterances"]):
                 role = "agent" if u["speaker"] == "agent" else "customer"
-                row = {"id": f"{tag}-{c['id']}-t{k:02d}", "text": u["text"], "role": role,
-                       "counterpart": c.get("counterpart", "unknown"), "channel": c.get("channel", "call"),
-                       "labels": sorted(u.get("labels", [])), "evidence": {},
-                       "register": _register(c.get("channel", "call")), "note": "",
-                       "source": f"tests/{name}/conversations.jsonl"}
+                row = _row(f"{tag}-{c['id']}-t{k:02d}", u["text"], role, c, u.get("labels", []), "",
+                           f"tests/{name}/conversations.jsonl")
                 if earlier:
                     row["context"] = [dict(t) for t in earlier]
                 rows.append(row)
@@ -92,8 +91,9 @@ def main(argv: list[str]) -> int:
     for arg in argv:
         d = Path(arg)
         rows = fold(d)
-        keep = [r for r in rows if not _leaks(r, raw, clean)]
-        dropped = [r["id"] for r in rows if _leaks(r, raw, clean)]
+        leaked = [_leaks(r, raw, clean) for r in rows]
+        keep = [r for r, bad in zip(rows, leaked) if not bad]
+        dropped = [r["id"] for r, bad in zip(rows, leaked) if bad]
         path = out_dir / f"{d.name}.jsonl"
         with path.open("w", encoding="utf-8") as f:
             for r in keep:
