@@ -117,6 +117,11 @@ def test_c_table_rejects_bad_input_with_a_clear_error():
     t.set_language("", [], "", ["不"], "，", 6)
     ids = np.frombuffer(t.grams("^不ab$", True, 0, [5]), dtype=np.int64).tolist()
     assert ids == [3, 5, 7, 9]  # b, the extra id, ab and ab's negated twin
+    with pytest.raises(ValueError, match="negative"):
+        t.grams("^ab$", False, 0, [-2])
+    many = [262_143, 0, 5, 5, 1 << 30, *range(1000, 0, -7)]  # sorted by radix past 32 ids, deduplicated
+    got = np.frombuffer(t.grams("^$", False, 0, many), dtype=np.int64).tolist()
+    assert got == sorted(set(many))
     with pytest.raises(IndexError):
         grams.weight_sum(np.zeros((2, 3), dtype=np.float32), np.array([2], dtype=np.int64))
     with pytest.raises(TypeError):
@@ -188,3 +193,37 @@ def test_c_canonical_is_the_python_canonical(text):
     from tonecheck.model.features import canonical
 
     assert MODEL._fast.table.canonical(text) == canonical(text)
+
+
+def _sequential_sums(half: np.ndarray, ids: list[int]) -> np.ndarray:
+    return half[ids].astype(np.float32).sum(axis=0)  # row after row in float32, as the model sums
+
+
+@pytest.mark.parametrize("shape, cols", [((300, 70), 70), ((300, 32), 28), ((300, 28), 28), ((300, 9), 5)])
+def test_half_weight_sums_are_the_float32_sums(shape, cols):
+    """weight_sum_half converts every float16 exactly and adds in the same order as numpy, on the
+    processor's conversion (up to 64 columns, padded rows read) and on the portable one (more)."""
+    grams = pytest.importorskip("tonecheck._grams")
+    rng = np.random.default_rng(7)
+    bits = rng.integers(0, 1 << 16, size=shape, dtype=np.uint16)
+    bits[(bits & 0x7C00) == 0x7C00] &= 0x83FF  # no inf or NaN: every other half, subnormals included
+    bits[0, :] = np.arange(shape[1], dtype=np.uint16)  # the smallest subnormals
+    half = bits.view(np.float16)
+    for ids in ([], [0], [5, 5, 17], sorted(rng.choice(300, 120, replace=False).tolist())):
+        got = np.frombuffer(grams.weight_sum_half(half, cols, np.array(ids, dtype=np.int64)), dtype=np.float32)
+        assert np.array_equal(got, _sequential_sums(half, ids)[:cols] if ids else np.zeros(cols, np.float32))
+    with pytest.raises(ValueError, match="cols"):
+        grams.weight_sum_half(half, shape[1] + 1, np.array([0], dtype=np.int64))
+    with pytest.raises(IndexError):
+        grams.weight_sum_half(half, cols, np.array([shape[0]], dtype=np.int64))
+    with pytest.raises(TypeError, match="float16"):
+        grams.weight_sum_half(half.astype(np.float32), cols, np.array([0], dtype=np.int64))
+
+
+def test_long_sentences_agree_on_both_paths():
+    """A sentence of thousands of characters (speech-to-text without punctuation) takes grams()'
+    large working-memory path; the features must not change."""
+    text = normalize("嗯那个你不还钱的话我们就去你单位找你领导说一说你欠三万逾期好几个月了" * 150).text
+    for flags in (frozenset(), frozenset({"distress"})):
+        assert (MODEL._fast.sentence(text, "agent", "third_party", "call", flags).tolist()
+                == PYTHON_PATH.sentence(text, "agent", "third_party", "call", flags).tolist())

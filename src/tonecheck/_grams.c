@@ -31,8 +31,52 @@
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #define MAX_N 4
+
+/* The n-gram table is several MB and is probed at random: on 4 kB pages nearly every probe
+ * also misses the TLB. Where Linux allows it, the big arrays live in their own mapping,
+ * advised to use huge pages (a plain zeroed allocation elsewhere, or when that fails). */
+typedef struct {
+    void *p;
+    size_t size;  /* > 0: an mmap of this size; 0: PyMem */
+} Big;
+
+static void *big_calloc(Big *b, size_t n, size_t each)
+{
+    size_t size = (n ? n : 1) * each;
+    b->size = 0;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (size >= ((size_t)1 << 21)) {
+        void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p != MAP_FAILED) {
+            madvise(p, size, MADV_HUGEPAGE);  /* advice only: without it the pages are small */
+            b->p = p;
+            b->size = size;
+            return p;
+        }
+    }
+#endif
+    b->p = PyMem_Calloc(n ? n : 1, each);
+    return b->p;
+}
+
+static void big_free(Big *b)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (b->size > 0) {
+        munmap(b->p, b->size);
+        b->p = NULL;
+        b->size = 0;
+        return;
+    }
+#endif
+    PyMem_Free(b->p);
+    b->p = NULL;
+}
 
 typedef struct {
     uint64_t lo, hi;  /* the n-gram: code points packed 21 bits each, length in hi */
@@ -41,6 +85,12 @@ typedef struct {
 
 #define MAX_CUE 8      /* longest cue word */
 #define MAX_CLASSES 64 /* cue classes: one bit each */
+#define CUE_BUCKETS 16384
+
+static unsigned cue_bucket(Py_UCS4 a, Py_UCS4 b)
+{
+    return (((uint32_t)a * 0x9E3779B1u) ^ ((uint32_t)b * 0x85EBCA77u)) >> 18;  /* 14 bits */
+}
 
 /* a list of short strings, in order: word k is chars[at[k] .. at[k + 1]) */
 typedef struct {
@@ -123,6 +173,7 @@ typedef struct {
     PyObject_HEAD
     Entry *entries;
     uint64_t *slots;  /* (hash fingerprint << 32) | (entry index + 1); 0 = empty */
+    Big entries_mem, slots_mem;
     uint64_t mask;
     Py_ssize_t count;
     /* cue words (optional): a small table of their own, and the ids of the class tokens */
@@ -133,12 +184,18 @@ typedef struct {
     int n_classes;
     int32_t *single;  /* n_classes ids of K:class (-1: unknown to the model) */
     int32_t *pair;    /* n_classes * n_classes ids of K:a&b for a < b (-1: unknown) */
-    uint8_t *cue_first; /* 65536 buckets of first characters: bit k-1 set when a cue word of
-                           length k starts with a character of the bucket */
+    uint8_t *cue_lengths; /* CUE_BUCKETS buckets of first-two-character pairs (cue_bucket): bit
+                             k-1 set when a cue word of length k starts with a pair of the bucket
+                             (a one-character word with the pair (c, 0)); small enough to stay in
+                             the cache, so most positions need no probe at all */
     /* the language of canonical() and the negation scopes (set_language): features.py's lists */
     Words runs, fillers, stops, negators, breaks;
+    uint64_t neg_first[1024];  /* bit c & 0xffff: some negator may start with c */
+    uint64_t is_break[1024];   /* bit c & 0xffff: c may be a clause break */
     Py_ssize_t reach;
     int has_language;
+    int64_t *scratch;  /* grams()' working memory (scratch()) */
+    Py_ssize_t scratch_cap;
 } Table;
 
 static uint64_t mix(uint64_t x)
@@ -240,17 +297,18 @@ static int Table_init(Table *self, PyObject *args, PyObject *kwds)
     while (cap < (uint64_t)n * 2 + 1)
         cap <<= 1;
     int32_t *vals = PyMem_Calloc((size_t)(n ? n : 1) * 5, sizeof(int32_t));
-    Entry *entries = PyMem_Calloc((size_t)(n ? n : 1), sizeof(Entry));
-    uint64_t *slots = PyMem_Calloc(cap, sizeof(uint64_t));
+    Big entries_mem, slots_mem;
+    Entry *entries = big_calloc(&entries_mem, (size_t)n, sizeof(Entry));
+    uint64_t *slots = big_calloc(&slots_mem, cap, sizeof(uint64_t));
     if (!vals || !entries || !slots) {
-        PyMem_Free(vals); PyMem_Free(entries); PyMem_Free(slots); Py_DECREF(fast);
+        PyMem_Free(vals); big_free(&entries_mem); big_free(&slots_mem); Py_DECREF(fast);
         PyErr_NoMemory();
         return -1;
     }
     static const char *names[5] = {"plain ids", "N| ids", "T| ids", "D| ids", "X| ids"};
     for (int c = 0; c < 5; c++) {
         if (read_int32s(cols[c], n, vals + c, 5, names[c]) < 0) {
-            PyMem_Free(vals); PyMem_Free(entries); PyMem_Free(slots); Py_DECREF(fast);
+            PyMem_Free(vals); big_free(&entries_mem); big_free(&slots_mem); Py_DECREF(fast);
             return -1;
         }
     }
@@ -259,7 +317,7 @@ static int Table_init(Table *self, PyObject *args, PyObject *kwds)
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *w = items[i];
         if (!PyUnicode_Check(w) || PyUnicode_GET_LENGTH(w) < 1 || PyUnicode_GET_LENGTH(w) > MAX_N) {
-            PyMem_Free(vals); PyMem_Free(entries); PyMem_Free(slots); Py_DECREF(fast);
+            PyMem_Free(vals); big_free(&entries_mem); big_free(&slots_mem); Py_DECREF(fast);
             PyErr_Format(PyExc_ValueError, "word %zd is not a string of 1 to %d characters", i, MAX_N);
             return -1;
         }
@@ -281,8 +339,10 @@ static int Table_init(Table *self, PyObject *args, PyObject *kwds)
     }
     Py_DECREF(fast);
     PyMem_Free(vals);
-    PyMem_Free(self->entries);
-    PyMem_Free(self->slots);
+    big_free(&self->entries_mem);
+    big_free(&self->slots_mem);
+    self->entries_mem = entries_mem;
+    self->slots_mem = slots_mem;
     self->entries = entries;
     self->slots = slots;
     self->mask = cap - 1;
@@ -293,8 +353,8 @@ static int Table_init(Table *self, PyObject *args, PyObject *kwds)
 static void free_cues(Table *self)
 {
     PyMem_Free(self->cues); PyMem_Free(self->cue_slots); PyMem_Free(self->single); PyMem_Free(self->pair);
-    PyMem_Free(self->cue_first);
-    self->cues = NULL; self->cue_slots = NULL; self->single = NULL; self->pair = NULL; self->cue_first = NULL;
+    PyMem_Free(self->cue_lengths);
+    self->cues = NULL; self->cue_slots = NULL; self->single = NULL; self->pair = NULL; self->cue_lengths = NULL;
     self->cue_max = 0; self->n_classes = 0;
 }
 
@@ -323,7 +383,7 @@ static PyObject *Table_set_cues(Table *self, PyObject *args)
     uint64_t *slots = PyMem_Calloc(cap, sizeof(uint64_t));
     int32_t *sg = PyMem_Calloc((size_t)(n_classes ? n_classes : 1), sizeof(int32_t));
     int32_t *pr = PyMem_Calloc((size_t)(n_classes ? n_classes * n_classes : 1), sizeof(int32_t));
-    uint8_t *first = PyMem_Calloc(65536, 1);
+    uint8_t *first = PyMem_Calloc(CUE_BUCKETS, 1);
     int cue_max = 0;
     Py_ssize_t used = 0;
     if (!cls || !cues || !slots || !sg || !pr || !first) {
@@ -358,7 +418,7 @@ static PyObject *Table_set_cues(Table *self, PyObject *args)
             slots[s] = (uint64_t)(++used);
         }
         cues[slots[s] - 1].classes |= (uint64_t)1 << cls[i];
-        first[PyUnicode_READ_CHAR(w, 0) & 0xffff] |= (uint8_t)(1u << (len - 1));
+        first[cue_bucket(PyUnicode_READ_CHAR(w, 0), len > 1 ? PyUnicode_READ_CHAR(w, 1) : 0)] |= (uint8_t)(1u << (len - 1));
         if (len > cue_max)
             cue_max = len;
     }
@@ -367,7 +427,7 @@ static PyObject *Table_set_cues(Table *self, PyObject *args)
     free_cues(self);
     self->cues = cues; self->cue_slots = slots; self->cue_mask = cap - 1;
     self->single = sg; self->pair = pr; self->n_classes = n_classes; self->cue_max = cue_max;
-    self->cue_first = first;
+    self->cue_lengths = first;
     Py_RETURN_NONE;
 fail:
     Py_DECREF(wf);
@@ -380,34 +440,65 @@ static void Table_dealloc(Table *self)
     free_cues(self);
     words_free(&self->runs); words_free(&self->fillers); words_free(&self->stops);
     words_free(&self->negators); words_free(&self->breaks);
-    PyMem_Free(self->entries);
-    PyMem_Free(self->slots);
+    big_free(&self->entries_mem);
+    big_free(&self->slots_mem);
+    PyMem_Free(self->scratch);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-static int cmp_i64(const void *a, const void *b)
+/* ascending, in place (ids are not negative): an LSD radix sort of 9-bit digits for the usual
+ * hundreds of ids, insertion sort for a few. A comparison sort of random ids is bound by branch
+ * mispredictions and cost more than the rest of grams(). `tmp` has room for n ids. */
+static void sort_ids(int64_t *a, int64_t *tmp, Py_ssize_t n)
 {
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
+    if (n <= 32) {
+        for (Py_ssize_t i = 1; i < n; i++) {
+            int64_t v = a[i];
+            Py_ssize_t j = i;
+            for (; j > 0 && a[j - 1] > v; j--)
+                a[j] = a[j - 1];
+            a[j] = v;
+        }
+        return;
+    }
+    uint64_t top = 0;
+    for (Py_ssize_t i = 0; i < n; i++)
+        top |= (uint64_t)a[i];
+    int64_t *src = a, *dst = tmp;
+    for (int shift = 0; shift == 0 || (top >> shift) != 0; shift += 9) {
+        Py_ssize_t count[513] = {0};
+        for (Py_ssize_t i = 0; i < n; i++)
+            count[(((uint64_t)src[i] >> shift) & 511) + 1]++;
+        for (int d = 0; d < 512; d++)
+            count[d + 1] += count[d];
+        for (Py_ssize_t i = 0; i < n; i++)
+            dst[count[((uint64_t)src[i] >> shift) & 511]++] = src[i];
+        int64_t *t = src; src = dst; dst = t;
+    }
+    if (src != a)
+        memcpy(a, src, (size_t)n * sizeof(int64_t));
 }
 
-/* tonecheck.model.features.negated_starts, marked in `in_scope`: after each negator (leftmost,
- * the first of the list that stands there, no overlaps), up to `reach` characters, stopping at a
- * clause break. Returns whether any position is in scope. */
+static int bit_of(const uint64_t *bits, Py_UCS4 c)
+{
+    return (int)((bits[(c & 0xffff) >> 6] >> (c & 63)) & 1);
+}
+
 static int negation_scopes(const Table *t, int kind, const void *d, Py_ssize_t n, char *in_scope)
 {
     int any = 0;
     for (Py_ssize_t i = 0; i < n;) {
         Py_ssize_t len = 0;
-        for (Py_ssize_t k = 0; k < t->negators.n && !len; k++)
-            len = word_at(&t->negators, k, kind, d, n, i);
+        if (bit_of(t->neg_first, PyUnicode_READ(kind, d, i)))
+            for (Py_ssize_t k = 0; k < t->negators.n && !len; k++)
+                len = word_at(&t->negators, k, kind, d, n, i);
         if (!len) {
             i++;
             continue;
         }
         Py_ssize_t from = i + len, to = from + t->reach < n ? from + t->reach : n;
         for (Py_ssize_t j = from; j < to; j++)
-            if (words_have_char(&t->breaks, PyUnicode_READ(kind, d, j))) {
+            if (bit_of(t->is_break, PyUnicode_READ(kind, d, j)) && words_have_char(&t->breaks, PyUnicode_READ(kind, d, j))) {
                 to = j;
                 break;
             }
@@ -417,6 +508,34 @@ static int negation_scopes(const Table *t, int kind, const void *d, Py_ssize_t n
         i = from;
     }
     return any;
+}
+
+/* Working memory for one grams() call, kept by the table between calls (a sentence's few kB
+ * would otherwise be allocated and freed each time). The GIL is held throughout a call, so one
+ * buffer per table is never used twice at once. A block above SCRATCH_KEEP is freed after use. */
+#define SCRATCH_KEEP (1 << 16)  /* int64s: 512 kB */
+
+static int64_t *scratch(Table *self, Py_ssize_t need)
+{
+    if (need > self->scratch_cap) {
+        int64_t *p = PyMem_Realloc(self->scratch, (size_t)need * sizeof(int64_t));
+        if (p == NULL) {
+            PyErr_NoMemory();
+            return NULL;
+        }
+        self->scratch = p;
+        self->scratch_cap = need;
+    }
+    return self->scratch;
+}
+
+static void scratch_done(Table *self)
+{
+    if (self->scratch_cap > SCRATCH_KEEP) {
+        PyMem_Free(self->scratch);
+        self->scratch = NULL;
+        self->scratch_cap = 0;
+    }
 }
 
 static PyObject *Table_grams(Table *self, PyObject *args)
@@ -440,31 +559,27 @@ static PyObject *Table_grams(Table *self, PyObject *args)
     if (ef == NULL)
         return NULL;
     Py_ssize_t ne = PySequence_Fast_GET_SIZE(ef);
-    char *in_scope = NULL;
     /* at most: MAX_N plain + 2 * (N + 3 prefixes) twins per position, the extras, the cue tokens */
-    Py_ssize_t cap = n * (MAX_N + 8) + ne + 1 + (Py_ssize_t)MAX_CLASSES * (MAX_CLASSES + 1) / 2;
-    int64_t *out = PyMem_Malloc((size_t)cap * sizeof(int64_t));
-    if (out == NULL) { Py_DECREF(ef); return PyErr_NoMemory(); }
+    Py_ssize_t cap = n * (MAX_N + 8) + ne + 1 + (Py_ssize_t)self->n_classes * (self->n_classes + 1) / 2;
+    Py_ssize_t total = n * MAX_N;
+    /* one block of working memory: out and tmp (cap ids each), the probes (lo, hi, hash) and
+     * their candidates (total each), the negation scope flags (n bytes) */
+    int64_t *work = scratch(self, 2 * cap + 4 * total + n / 8 + 1);
+    if (work == NULL) { Py_DECREF(ef); return NULL; }
+    int64_t *out = work, *tmp = work + cap, *cand = work + 2 * cap + 3 * total;
+    uint64_t *q = (uint64_t *)(work + 2 * cap);
+    char *in_scope = NULL;
     if (negation) {
-        in_scope = PyMem_Calloc((size_t)(n ? n : 1), 1);
-        if (in_scope == NULL) { PyMem_Free(out); Py_DECREF(ef); return PyErr_NoMemory(); }
-        if (!negation_scopes(self, kind, data, n, in_scope)) {
-            PyMem_Free(in_scope);
+        in_scope = (char *)(work + 2 * cap + 4 * total);
+        memset(in_scope, 0, (size_t)n);
+        if (!negation_scopes(self, kind, data, n, in_scope))
             in_scope = NULL;
-        }
     }
     Py_ssize_t m = 0;
     /* Three passes over every (position, length), so that the table's cache misses overlap
      * instead of waiting one after another: hash and prefetch the slot; probe to the first
      * slot whose fingerprint matches and prefetch its entry; compare and emit. */
     Py_ssize_t nq = 0;
-    Py_ssize_t total = n * MAX_N;
-    uint64_t *q = PyMem_Malloc((size_t)(total ? total : 1) * 3 * sizeof(uint64_t));  /* lo, hi, hash */
-    int64_t *cand = PyMem_Malloc((size_t)(total ? total : 1) * sizeof(int64_t));
-    if (q == NULL || cand == NULL) {
-        PyMem_Free(q); PyMem_Free(cand); PyMem_Free(in_scope); PyMem_Free(out); Py_DECREF(ef);
-        return PyErr_NoMemory();
-    }
     for (Py_ssize_t i = 0; i < n; i++) {
         for (int k = 1; k <= MAX_N && i + k <= n; k++, nq++) {
             pack(kind, data, i, k, &q[3 * nq], &q[3 * nq + 1]);
@@ -508,12 +623,13 @@ static PyObject *Table_grams(Table *self, PyObject *args)
             }
         }
     }
-    PyMem_Free(q);
-    PyMem_Free(cand);
     if (with_cues && self->cue_max > 0) {
         uint64_t present = 0;
         for (Py_ssize_t i = 0; i < n; i++) {
-            unsigned lengths = self->cue_first[PyUnicode_READ(kind, data, i) & 0xffff];
+            Py_UCS4 c = PyUnicode_READ(kind, data, i);
+            unsigned lengths = self->cue_lengths[cue_bucket(c, 0)] & 1u;
+            if (i + 1 < n)
+                lengths |= self->cue_lengths[cue_bucket(c, PyUnicode_READ(kind, data, i + 1))] & ~1u;
             for (int k = 1; lengths >> (k - 1) && i + k <= n; k++) {
                 if (!((lengths >> (k - 1)) & 1))
                     continue;
@@ -536,21 +652,23 @@ static PyObject *Table_grams(Table *self, PyObject *args)
     }
     for (Py_ssize_t k = 0; k < ne; k++) {
         long long v = PyLong_AsLongLong(PySequence_Fast_GET_ITEM(ef, k));
-        if (v == -1 && PyErr_Occurred()) {
-            PyMem_Free(in_scope); PyMem_Free(out); Py_DECREF(ef);
+        if (v < 0) {
+            if (!PyErr_Occurred())
+                PyErr_Format(PyExc_ValueError, "extra id %lld is negative", v);
+            Py_DECREF(ef);
+            scratch_done(self);
             return NULL;
         }
         out[m++] = v;
     }
-    PyMem_Free(in_scope);
     Py_DECREF(ef);
-    qsort(out, (size_t)m, sizeof(int64_t), cmp_i64);
+    sort_ids(out, tmp, m);
     Py_ssize_t u = 0;
     for (Py_ssize_t k = 0; k < m; k++)
         if (u == 0 || out[k] != out[u - 1])
             out[u++] = out[k];
     PyObject *res = PyBytes_FromStringAndSize((const char *)out, u * (Py_ssize_t)sizeof(int64_t));
-    PyMem_Free(out);
+    scratch_done(self);
     return res;
 }
 
@@ -567,64 +685,21 @@ static int float_vector(PyObject *obj, Py_buffer *view, Py_ssize_t n, const char
     return 0;
 }
 
-static PyObject *weight_sum(PyObject *mod, PyObject *args)
+/* with bias, slope and intercept: the calibrated probabilities of the sums, a list of floats.
+ * The logit slope * (sum + bias) + intercept is rounded to float32 at each step as numpy rounds
+ * it and clipped to [-50, 50]; its sigmoid is taken in double precision and rounded once to
+ * float32 (the Python path does the same with math.exp, the same libm exp). */
+static PyObject *calibrated(const float *acc, Py_ssize_t cols, PyObject *bobj, PyObject *aobj, PyObject *cobj)
 {
-    PyObject *wobj, *iobj, *bobj = NULL, *aobj = NULL, *cobj = NULL;
-    if (!PyArg_ParseTuple(args, "OO|OOO", &wobj, &iobj, &bobj, &aobj, &cobj))
-        return NULL;
-    Py_buffer W, I;
-    if (PyObject_GetBuffer(wobj, &W, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_ND) < 0)
-        return NULL;
-    if (W.ndim != 2 || W.itemsize != 4 || W.format == NULL || strcmp(W.format, "f") != 0) {
-        PyBuffer_Release(&W);
-        PyErr_SetString(PyExc_TypeError, "W must be a C-contiguous 2-D float32 array");
-        return NULL;
-    }
-    if (PyObject_GetBuffer(iobj, &I, PyBUF_C_CONTIGUOUS) < 0) { PyBuffer_Release(&W); return NULL; }
-    if (I.len % (Py_ssize_t)sizeof(int64_t) != 0) {
-        PyBuffer_Release(&W); PyBuffer_Release(&I);
-        PyErr_SetString(PyExc_TypeError, "ids must be int64");
-        return NULL;
-    }
-    Py_ssize_t rows = W.shape[0], cols = W.shape[1], k = I.len / (Py_ssize_t)sizeof(int64_t);
-    const float *w = (const float *)W.buf;
-    const int64_t *ids = (const int64_t *)I.buf;
-    PyObject *res = PyBytes_FromStringAndSize(NULL, cols * (Py_ssize_t)sizeof(float));
-    if (res == NULL) { PyBuffer_Release(&W); PyBuffer_Release(&I); return NULL; }
-    float *acc = (float *)PyBytes_AS_STRING(res);
-    for (Py_ssize_t j = 0; j < cols; j++)
-        acc[j] = 0.0f;
-    for (Py_ssize_t r = 0; r < k; r++) {
-        int64_t row = ids[r];
-        if (row < 0 || row >= rows) {
-            Py_DECREF(res); PyBuffer_Release(&W); PyBuffer_Release(&I);
-            PyErr_Format(PyExc_IndexError, "row %lld out of range", (long long)row);
-            return NULL;
-        }
-        const float *src = w + row * cols;
-        for (Py_ssize_t j = 0; j < cols; j++)
-            acc[j] += src[j];
-    }
-    PyBuffer_Release(&W);
-    PyBuffer_Release(&I);
-    if (bobj == NULL)
-        return res;
-    /* with bias, slope and intercept: the calibrated probabilities, a list of floats. The logit
-     * slope * (sum + bias) + intercept is rounded to float32 at each step as numpy rounds it and
-     * clipped to [-50, 50]; its sigmoid is taken in double precision and rounded once to float32
-     * (the Python path does the same with math.exp, the same libm exp). */
     if (aobj == NULL || cobj == NULL) {
-        Py_DECREF(res);
         PyErr_SetString(PyExc_TypeError, "bias needs slope and intercept too");
         return NULL;
     }
     Py_buffer B, A, C;
-    if (float_vector(bobj, &B, cols, "bias") < 0) { Py_DECREF(res); return NULL; }
-    if (float_vector(aobj, &A, cols, "slope") < 0) { PyBuffer_Release(&B); Py_DECREF(res); return NULL; }
-    if (float_vector(cobj, &C, cols, "intercept") < 0) {
-        PyBuffer_Release(&B); PyBuffer_Release(&A); Py_DECREF(res);
+    if (float_vector(bobj, &B, cols, "bias") < 0)
         return NULL;
-    }
+    if (float_vector(aobj, &A, cols, "slope") < 0) { PyBuffer_Release(&B); return NULL; }
+    if (float_vector(cobj, &C, cols, "intercept") < 0) { PyBuffer_Release(&B); PyBuffer_Release(&A); return NULL; }
     const float *bias = B.buf, *slope = A.buf, *icpt = C.buf;
     PyObject *out = PyList_New(cols);
     for (Py_ssize_t j = 0; out != NULL && j < cols; j++) {
@@ -642,6 +717,166 @@ static PyObject *weight_sum(PyObject *mod, PyObject *args)
             PyList_SET_ITEM(out, j, f);
     }
     PyBuffer_Release(&B); PyBuffer_Release(&A); PyBuffer_Release(&C);
+    return out;
+}
+
+/* W (a C-contiguous 2-D array of `format`) and ids (int64 rows of W, each checked) */
+static int matrix_and_ids(PyObject *wobj, PyObject *iobj, const char *format, Py_buffer *W, Py_buffer *I)
+{
+    if (PyObject_GetBuffer(wobj, W, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_ND) < 0)
+        return -1;
+    Py_ssize_t itemsize = format[0] == 'f' ? 4 : 2;
+    if (W->ndim != 2 || W->itemsize != itemsize || W->format == NULL || strcmp(W->format, format) != 0) {
+        PyBuffer_Release(W);
+        PyErr_Format(PyExc_TypeError, "W must be a C-contiguous 2-D %s array", format[0] == 'f' ? "float32" : "float16");
+        return -1;
+    }
+    if (PyObject_GetBuffer(iobj, I, PyBUF_C_CONTIGUOUS) < 0) { PyBuffer_Release(W); return -1; }
+    if (I->len % (Py_ssize_t)sizeof(int64_t) != 0) {
+        PyBuffer_Release(W); PyBuffer_Release(I);
+        PyErr_SetString(PyExc_TypeError, "ids must be int64");
+        return -1;
+    }
+    const int64_t *ids = I->buf;
+    for (Py_ssize_t r = 0; r < I->len / (Py_ssize_t)sizeof(int64_t); r++) {
+        if (ids[r] < 0 || ids[r] >= W->shape[0]) {
+            PyBuffer_Release(W); PyBuffer_Release(I);
+            PyErr_Format(PyExc_IndexError, "row %lld out of range", (long long)ids[r]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static PyObject *weight_sum(PyObject *mod, PyObject *args)
+{
+    PyObject *wobj, *iobj, *bobj = NULL, *aobj = NULL, *cobj = NULL;
+    if (!PyArg_ParseTuple(args, "OO|OOO", &wobj, &iobj, &bobj, &aobj, &cobj))
+        return NULL;
+    Py_buffer W, I;
+    if (matrix_and_ids(wobj, iobj, "f", &W, &I) < 0)
+        return NULL;
+    Py_ssize_t cols = W.shape[1], k = I.len / (Py_ssize_t)sizeof(int64_t);
+    const float *w = (const float *)W.buf;
+    const int64_t *ids = (const int64_t *)I.buf;
+    PyObject *res = PyBytes_FromStringAndSize(NULL, cols * (Py_ssize_t)sizeof(float));
+    if (res == NULL) { PyBuffer_Release(&W); PyBuffer_Release(&I); return NULL; }
+    float *acc = (float *)PyBytes_AS_STRING(res);
+    for (Py_ssize_t j = 0; j < cols; j++)
+        acc[j] = 0.0f;
+    for (Py_ssize_t r = 0; r < k; r++) {
+        const float *src = w + ids[r] * cols;
+        for (Py_ssize_t j = 0; j < cols; j++)
+            acc[j] += src[j];
+    }
+    PyBuffer_Release(&W);
+    PyBuffer_Release(&I);
+    if (bobj == NULL)
+        return res;
+    PyObject *out = calibrated(acc, cols, bobj, aobj, cobj);
+    Py_DECREF(res);
+    return out;
+}
+
+/* float16 -> float32, exactly (every half is a float) */
+static float half_to_float(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu, man = h & 0x3ffu, bits;
+    if (exp == 0 && man == 0) {
+        bits = sign;
+    } else if (exp == 0) {  /* subnormal: man * 2^-24, normalised */
+        int shifts = 0;
+        while (!(man & 0x400u)) {
+            man <<= 1;
+            shifts++;
+        }
+        bits = sign | ((uint32_t)(113 - shifts) << 23) | ((man & 0x3ffu) << 13);
+    } else if (exp == 31) {
+        bits = sign | 0x7f800000u | (man << 13);
+    } else {
+        bits = sign | ((exp + 112) << 23) | (man << 13);
+    }
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+#define HALF_AHEAD 8  /* rows fetched ahead: their cache misses overlap */
+
+static void sum_half_rows(const uint16_t *w, Py_ssize_t stride, const int64_t *ids, Py_ssize_t k, float *acc, Py_ssize_t cols)
+{
+    for (Py_ssize_t r = 0; r < k; r++) {
+        if (r + HALF_AHEAD < k)
+            __builtin_prefetch(w + ids[r + HALF_AHEAD] * stride);
+        const uint16_t *src = w + ids[r] * stride;
+        for (Py_ssize_t j = 0; j < cols; j++)
+            acc[j] += half_to_float(src[j]);
+    }
+}
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#include <immintrin.h>
+#define HAVE_F16C_PATH 1
+/* the same sums with the processor's half conversion, eight columns at a time: every lane adds
+ * in float32, row after row, as the scalar loop does (no fused or reordered arithmetic) */
+__attribute__((target("avx,f16c")))
+static void sum_half_rows_f16c(const uint16_t *w, Py_ssize_t stride, const int64_t *ids, Py_ssize_t k, float *acc, Py_ssize_t cols)
+{
+    Py_ssize_t vec = (cols + 7) / 8 * 8 <= stride ? (cols + 7) / 8 : cols / 8;  /* the padding is read, not kept */
+    __m256 s[8];
+    float whole[64];
+    for (Py_ssize_t v = 0; v < vec; v++)
+        s[v] = _mm256_setzero_ps();
+    for (Py_ssize_t r = 0; r < k; r++) {
+        if (r + HALF_AHEAD < k)
+            __builtin_prefetch(w + ids[r + HALF_AHEAD] * stride);
+        const uint16_t *src = w + ids[r] * stride;
+        for (Py_ssize_t v = 0; v < vec; v++)
+            s[v] = _mm256_add_ps(s[v], _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + 8 * v))));
+        for (Py_ssize_t j = 8 * vec; j < cols; j++)
+            acc[j] += half_to_float(src[j]);
+    }
+    for (Py_ssize_t v = 0; v < vec; v++)
+        _mm256_storeu_ps(whole + 8 * v, s[v]);
+    memcpy(acc, whole, (size_t)(8 * vec < cols ? 8 * vec : cols) * sizeof(float));
+}
+#endif
+
+/* weight_sum_half(W, cols, ids[, bias, slope, intercept]): weight_sum over the first `cols`
+ * columns of a float16 matrix whose rows may be padded (a 64-byte row is one cache line) */
+static PyObject *weight_sum_half(PyObject *mod, PyObject *args)
+{
+    PyObject *wobj, *iobj, *bobj = NULL, *aobj = NULL, *cobj = NULL;
+    Py_ssize_t cols;
+    if (!PyArg_ParseTuple(args, "OnO|OOO", &wobj, &cols, &iobj, &bobj, &aobj, &cobj))
+        return NULL;
+    Py_buffer W, I;
+    if (matrix_and_ids(wobj, iobj, "e", &W, &I) < 0)
+        return NULL;
+    Py_ssize_t stride = W.shape[1], k = I.len / (Py_ssize_t)sizeof(int64_t);
+    if (cols < 0 || cols > stride) {
+        PyBuffer_Release(&W); PyBuffer_Release(&I);
+        PyErr_Format(PyExc_ValueError, "cols %zd not in 0..%zd", cols, stride);
+        return NULL;
+    }
+    PyObject *res = PyBytes_FromStringAndSize(NULL, cols * (Py_ssize_t)sizeof(float));
+    if (res == NULL) { PyBuffer_Release(&W); PyBuffer_Release(&I); return NULL; }
+    float *acc = (float *)PyBytes_AS_STRING(res);
+    for (Py_ssize_t j = 0; j < cols; j++)
+        acc[j] = 0.0f;
+    const uint16_t *w = W.buf;
+    const int64_t *ids = I.buf;
+#ifdef HAVE_F16C_PATH
+    if (cols <= 64 && __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c"))
+        sum_half_rows_f16c(w, stride, ids, k, acc, cols);
+    else
+#endif
+        sum_half_rows(w, stride, ids, k, acc, cols);
+    PyBuffer_Release(&W);
+    PyBuffer_Release(&I);
+    if (bobj == NULL)
+        return res;
+    PyObject *out = calibrated(acc, cols, bobj, aobj, cobj);
     Py_DECREF(res);
     return out;
 }
@@ -671,6 +906,16 @@ static PyObject *Table_set_language(Table *self, PyObject *args)
     if (reach < 0) {
         PyErr_SetString(PyExc_ValueError, "reach must not be negative");
         return NULL;
+    }
+    memset(self->neg_first, 0, sizeof self->neg_first);
+    memset(self->is_break, 0, sizeof self->is_break);
+    for (Py_ssize_t k = 0; k < self->negators.n; k++) {
+        Py_UCS4 c = self->negators.chars[self->negators.at[k]] & 0xffff;
+        self->neg_first[c >> 6] |= (uint64_t)1 << (c & 63);
+    }
+    for (Py_ssize_t k = 0; k < self->breaks.n; k++) {
+        Py_UCS4 c = self->breaks.chars[self->breaks.at[k]] & 0xffff;
+        self->is_break[c >> 6] |= (uint64_t)1 << (c & 63);
     }
     self->reach = reach;
     self->has_language = 1;
@@ -795,6 +1040,8 @@ static PyTypeObject TableType = {
 
 static PyMethodDef module_methods[] = {
     {"weight_sum", weight_sum, METH_VARARGS, "weight_sum(W, ids) -> bytes of float32 row sums"},
+    {"weight_sum_half", weight_sum_half, METH_VARARGS,
+     "weight_sum_half(W, cols, ids[, bias, slope, intercept]): weight_sum of a float16 matrix's first cols columns"},
     {NULL}
 };
 
