@@ -94,6 +94,9 @@ def test_c_and_python_paths_agree(text, cp, flags, role):
     ref = PYTHON_PATH.sentence(n, role, cp, "call", flags)
     assert got.tolist() == ref.tolist()
     assert np.array_equal(fast.probabilities(MODEL._w, got), PYTHON_PATH.probabilities(MODEL._w, ref))
+    p, ids = fast.scored(MODEL._w, n, role, cp, "call", flags)  # one C call where the table holds the weights
+    assert (np.frombuffer(ids, dtype=np.int64) if isinstance(ids, bytes) else ids).tolist() == ref.tolist()
+    assert p == PYTHON_PATH.probabilities(MODEL._w, ref)
 
 
 def test_c_path_is_used_where_it_was_built():

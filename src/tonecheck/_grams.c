@@ -85,6 +85,7 @@ typedef struct {
 
 #define MAX_CUE 8      /* longest cue word */
 #define MAX_CLASSES 64 /* cue classes: one bit each */
+#define MAX_OUTPUTS 64 /* the model's outputs (columns) that score() sums */
 #define CUE_BUCKETS 16384
 
 static unsigned cue_bucket(Py_UCS4 a, Py_UCS4 b)
@@ -196,6 +197,11 @@ typedef struct {
     int has_language;
     int64_t *scratch;  /* grams()' working memory (scratch()) */
     Py_ssize_t scratch_cap;
+    /* the weights (set_weights): a float16 matrix with rows padded, held while the table lives */
+    Py_buffer weights;
+    int has_weights;
+    Py_ssize_t n_outputs;
+    float bias[MAX_OUTPUTS], slope[MAX_OUTPUTS], icpt[MAX_OUTPUTS];
 } Table;
 
 static uint64_t mix(uint64_t x)
@@ -443,6 +449,8 @@ static void Table_dealloc(Table *self)
     big_free(&self->entries_mem);
     big_free(&self->slots_mem);
     PyMem_Free(self->scratch);
+    if (self->has_weights)
+        PyBuffer_Release(&self->weights);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -538,26 +546,12 @@ static void scratch_done(Table *self)
     }
 }
 
-static PyObject *Table_grams(Table *self, PyObject *args)
+/* The ascending, distinct feature ids of the n code points at data (a "^sentence$" string),
+ * as grams() describes them, in the table's working memory (*ids; scratch_done() after use).
+ * ef: the extra ids, a PySequence_Fast. Returns their number, or -1 with an exception set. */
+static Py_ssize_t grams_core(Table *self, int kind, const void *data, Py_ssize_t n, int negation, int prefixes,
+                             PyObject *ef, int with_cues, int64_t **ids)
 {
-    PyObject *text, *extra;
-    int negation, prefixes, with_cues = 0;
-    if (!PyArg_ParseTuple(args, "UpiO|p", &text, &negation, &prefixes, &extra, &with_cues))
-        return NULL;
-    if (self->slots == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "Table not initialised");
-        return NULL;
-    }
-    if (negation && !self->has_language) {
-        PyErr_SetString(PyExc_RuntimeError, "negation scopes need set_language() first");
-        return NULL;
-    }
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    int kind = PyUnicode_KIND(text);
-    const void *data = PyUnicode_DATA(text);
-    PyObject *ef = PySequence_Fast(extra, "extra must be a sequence of ids");
-    if (ef == NULL)
-        return NULL;
     Py_ssize_t ne = PySequence_Fast_GET_SIZE(ef);
     /* at most: MAX_N plain + 2 * (N + 3 prefixes) twins per position, the extras, the cue tokens */
     Py_ssize_t cap = n * (MAX_N + 8) + ne + 1 + (Py_ssize_t)self->n_classes * (self->n_classes + 1) / 2;
@@ -565,7 +559,8 @@ static PyObject *Table_grams(Table *self, PyObject *args)
     /* one block of working memory: out and tmp (cap ids each), the probes (lo, hi, hash) and
      * their candidates (total each), the negation scope flags (n bytes) */
     int64_t *work = scratch(self, 2 * cap + 4 * total + n / 8 + 1);
-    if (work == NULL) { Py_DECREF(ef); return NULL; }
+    if (work == NULL)
+        return -1;
     int64_t *out = work, *tmp = work + cap, *cand = work + 2 * cap + 3 * total;
     uint64_t *q = (uint64_t *)(work + 2 * cap);
     char *in_scope = NULL;
@@ -623,6 +618,12 @@ static PyObject *Table_grams(Table *self, PyObject *args)
             }
         }
     }
+    if (self->has_weights) {  /* score() sums these rows next: start fetching them now */
+        const uint16_t *w = self->weights.buf;
+        Py_ssize_t stride = self->weights.shape[1];
+        for (Py_ssize_t j = 0; j < m; j++)
+            __builtin_prefetch(w + out[j] * stride);
+    }
     if (with_cues && self->cue_max > 0) {
         uint64_t present = 0;
         for (Py_ssize_t i = 0; i < n; i++) {
@@ -655,19 +656,44 @@ static PyObject *Table_grams(Table *self, PyObject *args)
         if (v < 0) {
             if (!PyErr_Occurred())
                 PyErr_Format(PyExc_ValueError, "extra id %lld is negative", v);
-            Py_DECREF(ef);
             scratch_done(self);
-            return NULL;
+            return -1;
         }
         out[m++] = v;
     }
-    Py_DECREF(ef);
     sort_ids(out, tmp, m);
     Py_ssize_t u = 0;
     for (Py_ssize_t k = 0; k < m; k++)
         if (u == 0 || out[k] != out[u - 1])
             out[u++] = out[k];
-    PyObject *res = PyBytes_FromStringAndSize((const char *)out, u * (Py_ssize_t)sizeof(int64_t));
+    *ids = out;
+    return u;
+}
+
+static PyObject *Table_grams(Table *self, PyObject *args)
+{
+    PyObject *text, *extra;
+    int negation, prefixes, with_cues = 0;
+    if (!PyArg_ParseTuple(args, "UpiO|p", &text, &negation, &prefixes, &extra, &with_cues))
+        return NULL;
+    if (self->slots == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Table not initialised");
+        return NULL;
+    }
+    if (negation && !self->has_language) {
+        PyErr_SetString(PyExc_RuntimeError, "negation scopes need set_language() first");
+        return NULL;
+    }
+    PyObject *ef = PySequence_Fast(extra, "extra must be a sequence of ids");
+    if (ef == NULL)
+        return NULL;
+    int64_t *ids;
+    Py_ssize_t u = grams_core(self, PyUnicode_KIND(text), PyUnicode_DATA(text), PyUnicode_GET_LENGTH(text),
+                              negation, prefixes, ef, with_cues, &ids);
+    Py_DECREF(ef);
+    if (u < 0)
+        return NULL;
+    PyObject *res = PyBytes_FromStringAndSize((const char *)ids, u * (Py_ssize_t)sizeof(int64_t));
     scratch_done(self);
     return res;
 }
@@ -689,18 +715,9 @@ static int float_vector(PyObject *obj, Py_buffer *view, Py_ssize_t n, const char
  * The logit slope * (sum + bias) + intercept is rounded to float32 at each step as numpy rounds
  * it and clipped to [-50, 50]; its sigmoid is taken in double precision and rounded once to
  * float32 (the Python path does the same with math.exp, the same libm exp). */
-static PyObject *calibrated(const float *acc, Py_ssize_t cols, PyObject *bobj, PyObject *aobj, PyObject *cobj)
+static PyObject *calibrated_list(const float *acc, Py_ssize_t cols, const float *bias, const float *slope,
+                                 const float *icpt)
 {
-    if (aobj == NULL || cobj == NULL) {
-        PyErr_SetString(PyExc_TypeError, "bias needs slope and intercept too");
-        return NULL;
-    }
-    Py_buffer B, A, C;
-    if (float_vector(bobj, &B, cols, "bias") < 0)
-        return NULL;
-    if (float_vector(aobj, &A, cols, "slope") < 0) { PyBuffer_Release(&B); return NULL; }
-    if (float_vector(cobj, &C, cols, "intercept") < 0) { PyBuffer_Release(&B); PyBuffer_Release(&A); return NULL; }
-    const float *bias = B.buf, *slope = A.buf, *icpt = C.buf;
     PyObject *out = PyList_New(cols);
     for (Py_ssize_t j = 0; out != NULL && j < cols; j++) {
         volatile float raw = acc[j] + bias[j];  /* volatile: no fused or widened arithmetic */
@@ -716,6 +733,21 @@ static PyObject *calibrated(const float *acc, Py_ssize_t cols, PyObject *bobj, P
         else
             PyList_SET_ITEM(out, j, f);
     }
+    return out;
+}
+
+static PyObject *calibrated(const float *acc, Py_ssize_t cols, PyObject *bobj, PyObject *aobj, PyObject *cobj)
+{
+    if (aobj == NULL || cobj == NULL) {
+        PyErr_SetString(PyExc_TypeError, "bias needs slope and intercept too");
+        return NULL;
+    }
+    Py_buffer B, A, C;
+    if (float_vector(bobj, &B, cols, "bias") < 0)
+        return NULL;
+    if (float_vector(aobj, &A, cols, "slope") < 0) { PyBuffer_Release(&B); return NULL; }
+    if (float_vector(cobj, &C, cols, "intercept") < 0) { PyBuffer_Release(&B); PyBuffer_Release(&A); return NULL; }
+    PyObject *out = calibrated_list(acc, cols, B.buf, A.buf, C.buf);
     PyBuffer_Release(&B); PyBuffer_Release(&A); PyBuffer_Release(&C);
     return out;
 }
@@ -842,6 +874,18 @@ static void sum_half_rows_f16c(const uint16_t *w, Py_ssize_t stride, const int64
 }
 #endif
 
+/* the sums of the first cols columns of rows ids[0..k) (acc zeroed by the caller) */
+static void sum_half(const uint16_t *w, Py_ssize_t stride, const int64_t *ids, Py_ssize_t k, float *acc, Py_ssize_t cols)
+{
+#ifdef HAVE_F16C_PATH
+    if (cols <= 64 && __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c")) {
+        sum_half_rows_f16c(w, stride, ids, k, acc, cols);
+        return;
+    }
+#endif
+    sum_half_rows(w, stride, ids, k, acc, cols);
+}
+
 /* weight_sum_half(W, cols, ids[, bias, slope, intercept]): weight_sum over the first `cols`
  * columns of a float16 matrix whose rows may be padded (a 64-byte row is one cache line) */
 static PyObject *weight_sum_half(PyObject *mod, PyObject *args)
@@ -864,14 +908,7 @@ static PyObject *weight_sum_half(PyObject *mod, PyObject *args)
     float *acc = (float *)PyBytes_AS_STRING(res);
     for (Py_ssize_t j = 0; j < cols; j++)
         acc[j] = 0.0f;
-    const uint16_t *w = W.buf;
-    const int64_t *ids = I.buf;
-#ifdef HAVE_F16C_PATH
-    if (cols <= 64 && __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c"))
-        sum_half_rows_f16c(w, stride, ids, k, acc, cols);
-    else
-#endif
-        sum_half_rows(w, stride, ids, k, acc, cols);
+    sum_half(W.buf, stride, I.buf, k, acc, cols);
     PyBuffer_Release(&W);
     PyBuffer_Release(&I);
     if (bobj == NULL)
@@ -952,22 +989,10 @@ static Py_ssize_t filler_at(const Table *t, int kind, const void *d, Py_ssize_t 
 /* canonical(text) -> str: tonecheck.model.features.canonical, the same string: fillers
  * standing alone removed, digit runs (with . or , between digits) folded to "0", whitespace runs
  * to one space, stripped. */
-static PyObject *Table_canonical(Table *self, PyObject *arg)
+/* features.canonical of text[0:n) into a[at..), with b as room (both n code points from at);
+ * returns its length */
+static Py_ssize_t canonical_into(const Table *self, int kind, const void *d, Py_ssize_t n, Py_UCS4 *a, Py_UCS4 *b)
 {
-    if (!PyUnicode_Check(arg)) {
-        PyErr_SetString(PyExc_TypeError, "canonical() needs a str");
-        return NULL;
-    }
-    if (!self->has_language) {
-        PyErr_SetString(PyExc_RuntimeError, "canonical() needs set_language() first");
-        return NULL;
-    }
-    Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
-    int kind = PyUnicode_KIND(arg);
-    const void *d = PyUnicode_DATA(arg);
-    Py_UCS4 *a = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(Py_UCS4));
-    Py_UCS4 *b = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(Py_UCS4));
-    if (a == NULL || b == NULL) { PyMem_Free(a); PyMem_Free(b); return PyErr_NoMemory(); }
     /* 1. fillers: a match needs the text's start or a stop before it, in the original text */
     Py_ssize_t m = 0;
     for (Py_ssize_t i = 0; i < n;) {
@@ -1010,13 +1035,130 @@ static PyObject *Table_canonical(Table *self, PyObject *arg)
         lo++;
     while (hi > lo && a[hi - 1] == ' ')
         hi--;
-    PyObject *res = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, a + lo, hi - lo);
+    memmove(a, a + lo, (size_t)(hi - lo) * sizeof(Py_UCS4));
+    return hi - lo;
+}
+
+static PyObject *Table_canonical(Table *self, PyObject *arg)
+{
+    if (!PyUnicode_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "canonical() needs a str");
+        return NULL;
+    }
+    if (!self->has_language) {
+        PyErr_SetString(PyExc_RuntimeError, "canonical() needs set_language() first");
+        return NULL;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
+    Py_UCS4 *a = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(Py_UCS4));
+    Py_UCS4 *b = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(Py_UCS4));
+    if (a == NULL || b == NULL) { PyMem_Free(a); PyMem_Free(b); return PyErr_NoMemory(); }
+    Py_ssize_t len = canonical_into(self, PyUnicode_KIND(arg), PyUnicode_DATA(arg), n, a, b);
+    PyObject *res = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, a, len);
     PyMem_Free(a);
     PyMem_Free(b);
     return res;
 }
 
+/* set_weights(W, cols, bias, slope, intercept): the float16 weight matrix (rows may be padded)
+ * and the calibration of its first cols columns, for score() */
+static PyObject *Table_set_weights(Table *self, PyObject *args)
+{
+    PyObject *wobj, *bobj, *aobj, *cobj;
+    Py_ssize_t cols;
+    if (!PyArg_ParseTuple(args, "OnOOO", &wobj, &cols, &bobj, &aobj, &cobj))
+        return NULL;
+    Py_buffer W;
+    if (PyObject_GetBuffer(wobj, &W, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_ND) < 0)
+        return NULL;
+    if (W.ndim != 2 || W.itemsize != 2 || W.format == NULL || strcmp(W.format, "e") != 0) {
+        PyBuffer_Release(&W);
+        PyErr_SetString(PyExc_TypeError, "W must be a C-contiguous 2-D float16 array");
+        return NULL;
+    }
+    if (cols < 0 || cols > W.shape[1] || cols > MAX_OUTPUTS) {
+        PyBuffer_Release(&W);
+        PyErr_Format(PyExc_ValueError, "cols %zd not in 0..%zd", cols, W.shape[1] < MAX_OUTPUTS ? W.shape[1] : MAX_OUTPUTS);
+        return NULL;
+    }
+    Py_buffer B, A, C;
+    if (float_vector(bobj, &B, cols, "bias") < 0) { PyBuffer_Release(&W); return NULL; }
+    if (float_vector(aobj, &A, cols, "slope") < 0) { PyBuffer_Release(&W); PyBuffer_Release(&B); return NULL; }
+    if (float_vector(cobj, &C, cols, "intercept") < 0) {
+        PyBuffer_Release(&W); PyBuffer_Release(&B); PyBuffer_Release(&A);
+        return NULL;
+    }
+    memcpy(self->bias, B.buf, (size_t)cols * sizeof(float));
+    memcpy(self->slope, A.buf, (size_t)cols * sizeof(float));
+    memcpy(self->icpt, C.buf, (size_t)cols * sizeof(float));
+    PyBuffer_Release(&B); PyBuffer_Release(&A); PyBuffer_Release(&C);
+    if (self->has_weights)
+        PyBuffer_Release(&self->weights);
+    self->weights = W;
+    self->n_outputs = cols;
+    self->has_weights = 1;
+    Py_RETURN_NONE;
+}
+
+/* score(sentence, negation, prefixes, extra, cues) -> (probabilities, ids): one call for a
+ * normalised sentence, the same as grams("^" + canonical(sentence) + "$", ...) and
+ * weight_sum_half(W, cols, ids, bias, slope, intercept) with set_weights' arguments */
+static PyObject *Table_score(Table *self, PyObject *args)
+{
+    PyObject *text, *extra;
+    int negation, prefixes, with_cues;
+    if (!PyArg_ParseTuple(args, "UpiOp", &text, &negation, &prefixes, &extra, &with_cues))
+        return NULL;
+    if (self->slots == NULL || !self->has_language || !self->has_weights) {
+        PyErr_SetString(PyExc_RuntimeError, "score() needs the table, set_language() and set_weights() first");
+        return NULL;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    enum { ON_STACK = 512 };
+    Py_UCS4 stack_a[ON_STACK + 2], stack_b[ON_STACK];
+    Py_UCS4 *a = stack_a, *b = stack_b;
+    if (n > ON_STACK) {
+        a = PyMem_Malloc((size_t)(n + 2) * sizeof(Py_UCS4));
+        b = PyMem_Malloc((size_t)n * sizeof(Py_UCS4));
+        if (a == NULL || b == NULL) { PyMem_Free(a); PyMem_Free(b); return PyErr_NoMemory(); }
+    }
+    Py_ssize_t len = canonical_into(self, PyUnicode_KIND(text), PyUnicode_DATA(text), n, a + 1, b);
+    a[0] = '^';
+    a[len + 1] = '$';
+    PyObject *ef = PySequence_Fast(extra, "extra must be a sequence of ids");
+    int64_t *ids = NULL;
+    Py_ssize_t k = ef == NULL ? -1 : grams_core(self, PyUnicode_4BYTE_KIND, a, len + 2, negation, prefixes, ef, with_cues, &ids);
+    Py_XDECREF(ef);
+    if (a != stack_a) { PyMem_Free(a); PyMem_Free(b); }
+    if (k < 0)
+        return NULL;
+    Py_ssize_t rows = self->weights.shape[0], stride = self->weights.shape[1];
+    for (Py_ssize_t r = 0; r < k; r++) {
+        if (ids[r] >= rows) {
+            scratch_done(self);
+            PyErr_Format(PyExc_IndexError, "feature id %lld has no weight row", (long long)ids[r]);
+            return NULL;
+        }
+    }
+    float acc[MAX_OUTPUTS] = {0};
+    sum_half(self->weights.buf, stride, ids, k, acc, self->n_outputs);
+    PyObject *p = calibrated_list(acc, self->n_outputs, self->bias, self->slope, self->icpt);
+    PyObject *raw = p == NULL ? NULL : PyBytes_FromStringAndSize((const char *)ids, k * (Py_ssize_t)sizeof(int64_t));
+    scratch_done(self);
+    if (raw == NULL) {
+        Py_XDECREF(p);
+        return NULL;
+    }
+    PyObject *res = PyTuple_Pack(2, p, raw);
+    Py_DECREF(p);
+    Py_DECREF(raw);
+    return res;
+}
+
 static PyMethodDef Table_methods[] = {
+    {"set_weights", (PyCFunction)Table_set_weights, METH_VARARGS, "set_weights(W, cols, bias, slope, intercept)"},
+    {"score", (PyCFunction)Table_score, METH_VARARGS,
+     "score(sentence, negation, prefixes, extra, cues) -> (probabilities, bytes of int64 ids)"},
     {"grams", (PyCFunction)Table_grams, METH_VARARGS,
      "grams(text, negation, prefixes, extra, cues=False) -> bytes of int64 ids"},
     {"canonical", (PyCFunction)Table_canonical, METH_O, "canonical(text) -> str (features.canonical)"},

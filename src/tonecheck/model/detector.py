@@ -129,7 +129,7 @@ class ModelDetector:
         self._sub_cols = {cat: np.array([self._col[f"{side}:{st}"] for st in self._subs[cat]], dtype=np.int64)
                           for side, cats in self._cats.items() for cat in cats}
         self.cues = CueMatcher(w.meta["cue_classes"]) if w.meta.get("cue_classes") else None
-        self._fast = _FastFeatures(w.vocab, self.cues, half=w.half)
+        self._fast = _FastFeatures(w.vocab, self.cues, weights=w)
         self._memo: dict[tuple, _Scored] = {}
         self._plans: dict[tuple, list] = {}
 
@@ -211,8 +211,7 @@ class ModelDetector:
         key = (sentence, setting)
         got = self._memo.get(key)
         if got is None:
-            fids = self._fast.sentence(sentence, *setting)
-            got = _Scored(self._fast.probabilities(self._w, fids), fids)
+            got = _Scored(*self._fast.scored(self._w, sentence, *setting))
             if len(self._memo) >= _MEMO_SIZE:
                 self._memo.pop(next(iter(self._memo)))
             self._memo[key] = got
@@ -227,20 +226,30 @@ class _Scored:
     """One sentence's probabilities (as Python floats, column by column) and feature ids, and
     which outputs some text n-gram pushes up (worked out when first asked)."""
 
-    __slots__ = ("p", "fids", "_carried")
+    __slots__ = ("p", "_ids", "_carried")
 
-    def __init__(self, p: list[float], fids: np.ndarray) -> None:
+    def __init__(self, p: list[float], ids: "np.ndarray | bytes") -> None:
         self.p = p
-        self.fids = fids
-        self._carried: dict[int, bool] = {}
+        self._ids = ids  # as the C path returns them (int64 bytes) until someone needs the array
+        self._carried: dict[int, bool] | None = None
+
+    @property
+    def fids(self) -> np.ndarray:
+        ids = self._ids
+        if isinstance(ids, bytes):
+            ids = self._ids = np.frombuffer(ids, dtype=np.int64)
+        return ids
 
     def carried(self, col: int, W: np.ndarray, fast: "_FastFeatures") -> bool:
         """Whether a text n-gram of two characters or more weighs for output ``col`` (what
         :meth:`_FastFeatures.evidence` would show something for)."""
+        if self._carried is None:
+            self._carried = {}
         got = self._carried.get(col)
         if got is None:
-            up = self.fids[W[self.fids, col] > 0].tolist()
-            got = self._carried[col] = any(map(fast.shows_text, up))
+            fids = self.fids
+            rows = fast.half if fast.half is not None else W  # the rows score() has just read, or W
+            got = self._carried[col] = any(map(fast.shows_text, fids[rows[fids, col] > 0].tolist()))
         return got
 
 
@@ -269,7 +278,7 @@ class _FastFeatures:
     """
 
     def __init__(self, vocab: dict[str, int], cues: "CueMatcher | None" = None, accelerated: bool = True,
-                 half: np.ndarray | None = None) -> None:
+                 weights: "_Weights | None" = None) -> None:
         self.cues = cues
         # (a text's own "^" or "$" as a one-character feature is left out: the markers would match it)
         plain = [g for g in vocab if "|" not in g and not (g[1:2] == ":" and g[0] in "RCHFK") and g not in ("^", "$")]
@@ -281,15 +290,18 @@ class _FastFeatures:
         for g, i in vocab.items():
             if g[1:2] == "|" and g[:2] in ("T|", "D|", "X|", "N|") and len(g) - 2 in _CONJ_N:
                 self.twins.setdefault(g[:2], {})[g[2:]] = i
-        self._settings: dict[tuple, list[int]] = {}
+        self._settings: dict[tuple, tuple[list[int], int]] = {}
+        self._shows: dict[int, bool] = {}  # shows_text, remembered per feature
         if cues is not None:
             cues.bind(vocab)
         self.table = None
         self._c_cues = False
         self.half: np.ndarray | None = None  # the C path's copy of the weights (_line_rows)
+        self._in_c = False  # whether the C table scores whole sentences (score())
+        self._negation = "N|" in self.twins
         if _grams is not None and accelerated:
-            if half is not None:
-                self.half = _line_rows(half)
+            if weights is not None and weights.half is not None:
+                self.half = _line_rows(weights.half)
             # n-grams with a twin but no plain feature of their own still need an entry
             known = set(plain)
             words = plain + sorted({g for twins in self.twins.values() for g in twins if g not in known})
@@ -303,6 +315,9 @@ class _FastFeatures:
             if cue_args is not None:
                 self.table.set_cues(*cue_args)
             self._c_cues = cue_args is not None
+            if self.half is not None and (cues is None or self._c_cues):
+                self.table.set_weights(self.half, len(weights.bias), weights.bias, weights.a, weights.b)
+                self._in_c = True
             self.plain: dict[str, int] = {}  # the Python path's table, not needed
         else:
             self.plain = {g: vocab[g] for g in plain}
@@ -315,18 +330,20 @@ class _FastFeatures:
     def shows_text(self, fid: int) -> bool:
         """Whether feature ``fid`` is a text n-gram of two characters or more (not a setting or
         cue token): what :meth:`evidence` could show a reviewer."""
-        t = self.names[fid].split("|", 1)[-1]
-        return t[1:2] != ":" and len(t.strip("^$")) >= 2
+        got = self._shows.get(fid)
+        if got is None:
+            t = self.names[fid].split("|", 1)[-1]
+            got = self._shows[fid] = t[1:2] != ":" and len(t.strip("^$")) >= 2
+        return got
 
     def sentence(self, sentence: str, role: str, counterpart: str, channel: str, flags: frozenset[str]) -> np.ndarray:
         """Feature ids of one sentence, ascending (one summation order for every path)."""
         if self.table is not None:
             t = "^" + self.table.canonical(sentence) + "$"
-            extra = self._setting_ids(role, counterpart, channel, flags)
+            extra, mask = self._setting(role, counterpart, channel, flags)
             if self.cues is not None and not self._c_cues:
                 extra = extra + self.cues.token_ids(t[1:-1])
-            mask = sum(1 << _TWIN_ORDER.index(p) for p in conjunction_prefixes(counterpart, flags))
-            return np.frombuffer(self.table.grams(t, "N|" in self.twins, mask, extra, self._c_cues), dtype=np.int64)
+            return np.frombuffer(self.table.grams(t, self._negation, mask, extra, self._c_cues), dtype=np.int64)
         t = "^" + canonical(sentence) + "$"
         n = len(t)
         two = [t[i:i + 2] for i in range(n - 1)]
@@ -346,12 +363,23 @@ class _FastFeatures:
                 ids.update(map(twins.get, two))
                 ids.update(map(twins.get, three))
         ids.discard(None)
-        ids.update(self._setting_ids(role, counterpart, channel, flags))
+        ids.update(self._setting(role, counterpart, channel, flags)[0])
         if self.cues is not None:
             ids.update(self.cues.token_ids(t[1:-1]))
         out = np.fromiter(ids, dtype=np.int64, count=len(ids))
         out.sort()
         return out
+
+    def scored(self, w: "_Weights", sentence: str, role: str, counterpart: str, channel: str,
+               flags: frozenset[str]) -> tuple[list[float], "np.ndarray | bytes"]:
+        """Probabilities and feature ids of one normalised sentence: one C call where the C table
+        holds the weights (the ids then as int64 bytes), else :meth:`sentence` and
+        :meth:`probabilities`."""
+        if self._in_c:
+            extra, mask = self._setting(role, counterpart, channel, flags)
+            return self.table.score(sentence, self._negation, mask, extra, self._c_cues)
+        fids = self.sentence(sentence, role, counterpart, channel, flags)
+        return self.probabilities(w, fids), fids
 
     def probabilities(self, w: "_Weights", fids: np.ndarray) -> list[float]:
         """Calibrated probability of every output for a sentence with these features.
@@ -366,13 +394,16 @@ class _FastFeatures:
             return _grams.weight_sum_half(self.half, len(w.bias), fids, w.bias, w.a, w.b)
         return _grams.weight_sum(w.W, fids, w.bias, w.a, w.b)
 
-    def _setting_ids(self, role: str, counterpart: str, channel: str, flags: frozenset[str]) -> list[int]:
+    def _setting(self, role: str, counterpart: str, channel: str, flags: frozenset[str]) -> tuple[list[int], int]:
+        """The setting's own feature ids, and the C table's bit mask of its conjunction twins."""
         key = (role, counterpart, channel, flags)
         got = self._settings.get(key)
         if got is None:
             vocab = self.vocab
-            got = self._settings[key] = [vocab[t] for t in (f"R:{role}", f"C:{counterpart}", f"H:{channel}",
-                                                            *(f"F:{f}" for f in sorted(flags))) if t in vocab]
+            ids = [vocab[t] for t in (f"R:{role}", f"C:{counterpart}", f"H:{channel}",
+                                      *(f"F:{f}" for f in sorted(flags))) if t in vocab]
+            mask = sum(1 << _TWIN_ORDER.index(p) for p in conjunction_prefixes(counterpart, flags))
+            got = self._settings[key] = (ids, mask)
         return got
 
     def evidence(self, fids: np.ndarray, contrib: np.ndarray, k: int = 3) -> tuple[str, ...]:
