@@ -230,3 +230,23 @@ def test_long_sentences_agree_on_both_paths():
     for flags in (frozenset(), frozenset({"distress"})):
         assert (MODEL._fast.sentence(text, "agent", "third_party", "call", flags).tolist()
                 == PYTHON_PATH.sentence(text, "agent", "third_party", "call", flags).tolist())
+
+
+def test_a_vocabulary_the_c_table_cannot_hold_stays_with_the_python_path():
+    """The C table numbers the vocabulary's characters in 15 bits; a vocabulary with more distinct
+    characters is refused with a clear error, and the detector then uses the Python path."""
+    grams = pytest.importorskip("tonecheck._grams")
+    many = [chr(0x4E00 + i) for i in range(20_000)] + [chr(0x20000 + i) for i in range(13_000)]
+    none = [-1] * len(many)
+    with pytest.raises(ValueError, match="distinct characters"):
+        grams.Table(many, list(range(len(many))), none, none, none, none)
+    fast = type(MODEL._fast)({g: i for i, g in enumerate(many)})
+    assert fast.table is None and fast.plain
+    assert fast.sentence("一丁", "agent", "unknown", "call", frozenset()).tolist() == [0, 1]
+
+
+def test_the_c_table_reads_characters_above_the_basic_plane():
+    grams = pytest.importorskip("tonecheck._grams")
+    t = grams.Table(["𠀀", "𠀀a", "a"], [4, 5, 6], [-1] * 3, [-1] * 3, [-1] * 3, [-1] * 3)
+    t.set_language("", [], "", [], "", 0)
+    assert np.frombuffer(t.grams("^𠀀a𠀁$", False, 0, []), dtype=np.int64).tolist() == [4, 5, 6]

@@ -78,10 +78,20 @@ static void big_free(Big *b)
     b->p = NULL;
 }
 
+/* One known n-gram in the open-addressed table, all in one place so that a probe reads one
+ * cache line: its key (the code of each character, CODE_BITS apiece, and its length), its plain
+ * id and where its twins are. */
 typedef struct {
-    uint64_t lo, hi;  /* the n-gram: code points packed 21 bits each, length in hi */
-    int32_t v[5];     /* plain id, N|, T|, D|, X| twins (-1: none) */
-} Entry;
+    uint64_t key;   /* 0: an empty slot (a key is never 0: codes start at 1) */
+    int32_t id;     /* the plain feature id, -1: the n-gram has twins only */
+    int32_t twins;  /* index of its four twin ids (N|, T|, D|, X|) in twin_ids, -1: none */
+} Slot;
+
+/* The characters of the known n-grams are numbered densely from 1 (a few thousand in a model
+ * trained on Chinese); a character without a number starts and ends no known n-gram, so the
+ * n-grams through it are never looked up. */
+#define CODE_BITS 15
+#define MAX_CODES ((1 << CODE_BITS) - 1)
 
 #define MAX_CUE 8      /* longest cue word */
 #define MAX_CLASSES 64 /* cue classes: one bit each */
@@ -172,10 +182,14 @@ typedef struct {
 
 typedef struct {
     PyObject_HEAD
-    Entry *entries;
-    uint64_t *slots;  /* (hash fingerprint << 32) | (entry index + 1); 0 = empty */
-    Big entries_mem, slots_mem;
+    Slot *slots;
+    Big slots_mem;
     uint64_t mask;
+    int32_t *twin_ids;    /* 4 per n-gram with twins: N|, T|, D|, X| (-1: none) */
+    uint16_t *code16;     /* the code of every character below U+10000 (0: none) */
+    Py_UCS4 *astral;      /* the characters above U+FFFF with a code, ascending ... */
+    uint16_t *astral_code; /* ... and their codes */
+    Py_ssize_t n_astral;
     Py_ssize_t count;
     /* cue words (optional): a small table of their own, and the ids of the class tokens */
     CueEntry *cues;
@@ -193,6 +207,8 @@ typedef struct {
     Words runs, fillers, stops, negators, breaks;
     uint64_t neg_first[1024];  /* bit c & 0xffff: some negator may start with c */
     uint64_t is_break[1024];   /* bit c & 0xffff: c may be a clause break */
+    uint64_t stop_bits[1024];  /* bit c & 0xffff: c may be a filler stop */
+    uint64_t filler_first[1024]; /* bit c & 0xffff: a filler (run or word) may start with c */
     Py_ssize_t reach;
     int has_language;
     int64_t *scratch;  /* grams()' working memory (scratch()) */
@@ -210,17 +226,6 @@ static uint64_t mix(uint64_t x)
     x ^= x >> 27; x *= 0x94d049bb133111ebULL;
     x ^= x >> 31;
     return x;
-}
-
-static uint64_t hash_key(uint64_t lo, uint64_t hi) { return mix(lo ^ mix(hi + 0x9e3779b97f4a7c15ULL)); }
-
-static void pack(int kind, const void *data, Py_ssize_t i, int n, uint64_t *lo, uint64_t *hi)
-{
-    uint64_t c[MAX_N] = {0, 0, 0, 0};
-    for (int j = 0; j < n; j++)
-        c[j] = (uint64_t)PyUnicode_READ(kind, data, i + j);
-    *lo = c[0] | (c[1] << 21) | (c[2] << 42);
-    *hi = c[3] | ((uint64_t)n << 21);
 }
 
 static void pack_long(int kind, const void *data, Py_ssize_t i, int n, uint64_t k[3])
@@ -248,20 +253,34 @@ static const CueEntry *find_cue(const Table *t, const uint64_t k[3])
     }
 }
 
-static const Entry *find(const Table *t, uint64_t lo, uint64_t hi)
+/* the code of character c (0: no known n-gram holds it) */
+static uint32_t code_of(const Table *t, Py_UCS4 c)
 {
-    uint64_t h = hash_key(lo, hi);
-    uint64_t fp = h >> 32;
-    for (uint64_t s = h & t->mask;; s = (s + 1) & t->mask) {
-        uint64_t slot = t->slots[s];
-        if (slot == 0)
-            return NULL;
-        if ((slot >> 32) == fp) {
-            const Entry *e = &t->entries[(slot & 0xffffffffULL) - 1];
-            if (e->lo == lo && e->hi == hi)
-                return e;
-        }
+    if (c < 0x10000)
+        return t->code16[c];
+    Py_ssize_t lo = 0, hi = t->n_astral;
+    while (lo < hi) {
+        Py_ssize_t mid = (lo + hi) / 2;
+        if (t->astral[mid] < c)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
+    return lo < t->n_astral && t->astral[lo] == c ? t->astral_code[lo] : 0;
+}
+
+static int cmp_ucs4(const void *a, const void *b)
+{
+    Py_UCS4 x = *(const Py_UCS4 *)a, y = *(const Py_UCS4 *)b;
+    return (x > y) - (x < y);
+}
+
+static void free_table(Table *self)
+{
+    big_free(&self->slots_mem);
+    PyMem_Free(self->twin_ids); PyMem_Free(self->code16); PyMem_Free(self->astral); PyMem_Free(self->astral_code);
+    self->slots = NULL; self->twin_ids = NULL; self->code16 = NULL; self->astral = NULL; self->astral_code = NULL;
+    self->n_astral = 0;
 }
 
 /* n ids from a sequence into out[0], out[stride], ... (-1 allowed: "none") */
@@ -298,62 +317,112 @@ static int Table_init(Table *self, PyObject *args, PyObject *kwds)
     if (fast == NULL)
         return -1;
     Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
-    if (n >= (Py_ssize_t)INT32_MAX) { Py_DECREF(fast); PyErr_SetString(PyExc_ValueError, "too many words"); return -1; }
-    uint64_t cap = 16;
-    while (cap < (uint64_t)n * 2 + 1)
-        cap <<= 1;
-    int32_t *vals = PyMem_Calloc((size_t)(n ? n : 1) * 5, sizeof(int32_t));
-    Big entries_mem, slots_mem;
-    Entry *entries = big_calloc(&entries_mem, (size_t)n, sizeof(Entry));
-    uint64_t *slots = big_calloc(&slots_mem, cap, sizeof(uint64_t));
-    if (!vals || !entries || !slots) {
-        PyMem_Free(vals); big_free(&entries_mem); big_free(&slots_mem); Py_DECREF(fast);
-        PyErr_NoMemory();
-        return -1;
-    }
-    static const char *names[5] = {"plain ids", "N| ids", "T| ids", "D| ids", "X| ids"};
-    for (int c = 0; c < 5; c++) {
-        if (read_int32s(cols[c], n, vals + c, 5, names[c]) < 0) {
-            PyMem_Free(vals); big_free(&entries_mem); big_free(&slots_mem); Py_DECREF(fast);
-            return -1;
-        }
-    }
+    if (n >= (Py_ssize_t)INT32_MAX / 4) { Py_DECREF(fast); PyErr_SetString(PyExc_ValueError, "too many words"); return -1; }
     PyObject **items = PySequence_Fast_ITEMS(fast);
-    Py_ssize_t used = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *w = items[i];
-        if (!PyUnicode_Check(w) || PyUnicode_GET_LENGTH(w) < 1 || PyUnicode_GET_LENGTH(w) > MAX_N) {
-            PyMem_Free(vals); big_free(&entries_mem); big_free(&slots_mem); Py_DECREF(fast);
+        if (!PyUnicode_Check(items[i]) || PyUnicode_GET_LENGTH(items[i]) < 1 || PyUnicode_GET_LENGTH(items[i]) > MAX_N) {
+            Py_DECREF(fast);
             PyErr_Format(PyExc_ValueError, "word %zd is not a string of 1 to %d characters", i, MAX_N);
             return -1;
         }
-        Entry *e = &entries[used];
-        pack(PyUnicode_KIND(w), PyUnicode_DATA(w), 0, (int)PyUnicode_GET_LENGTH(w), &e->lo, &e->hi);
-        memcpy(e->v, &vals[i * 5], sizeof e->v);
-        uint64_t h = hash_key(e->lo, e->hi);
-        uint64_t s = h & (cap - 1);
-        int dup = 0;
-        while (slots[s] != 0) {
-            const Entry *o = &entries[(slots[s] & 0xffffffffULL) - 1];
-            if (o->lo == e->lo && o->hi == e->hi) { dup = 1; break; }
-            s = (s + 1) & (cap - 1);
+    }
+    uint64_t cap = 16;
+    while (cap < (uint64_t)n * 2 + 1)
+        cap <<= 1;
+    Table t = {0};  /* the new tables, moved into self when complete */
+    int32_t *vals = PyMem_Calloc((size_t)(n ? n : 1) * 5, sizeof(int32_t));
+    t.slots = big_calloc(&t.slots_mem, cap, sizeof(Slot));
+    t.code16 = PyMem_Calloc(0x10000, sizeof(uint16_t));
+    Py_ssize_t n_twins = 0, astral_cap = 16;
+    t.astral = PyMem_Malloc((size_t)astral_cap * sizeof(Py_UCS4));
+    if (!vals || !t.slots || !t.code16 || !t.astral) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    static const char *names[5] = {"plain ids", "N| ids", "T| ids", "D| ids", "X| ids"};
+    for (int c = 0; c < 5; c++)
+        if (read_int32s(cols[c], n, vals + c, 5, names[c]) < 0)
+            goto fail;
+    /* 1. number the characters: those below U+10000 as met, then the others in order */
+    uint32_t codes = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *w = items[i];
+        for (Py_ssize_t j = 0; j < PyUnicode_GET_LENGTH(w); j++) {
+            Py_UCS4 c = PyUnicode_READ_CHAR(w, j);
+            if (c < 0x10000) {
+                if (t.code16[c] == 0) {
+                    if (codes == MAX_CODES) {
+                        PyErr_Format(PyExc_ValueError, "the words use more than %d distinct characters", MAX_CODES);
+                        goto fail;
+                    }
+                    t.code16[c] = (uint16_t)++codes;
+                }
+                continue;
+            }
+            Py_ssize_t k = 0;
+            while (k < t.n_astral && t.astral[k] != c)
+                k++;  /* a linear search: a model knows few characters above U+FFFF */
+            if (k < t.n_astral)
+                continue;
+            if (t.n_astral == astral_cap) {
+                Py_UCS4 *more = PyMem_Realloc(t.astral, (size_t)(astral_cap *= 2) * sizeof(Py_UCS4));
+                if (more == NULL) { PyErr_NoMemory(); goto fail; }
+                t.astral = more;
+            }
+            t.astral[t.n_astral++] = c;
         }
-        if (dup)
+    }
+    qsort(t.astral, (size_t)t.n_astral, sizeof(Py_UCS4), cmp_ucs4);
+    t.astral_code = PyMem_Malloc((size_t)(t.n_astral ? t.n_astral : 1) * sizeof(uint16_t));
+    if (t.astral_code == NULL) { PyErr_NoMemory(); goto fail; }
+    for (Py_ssize_t k = 0; k < t.n_astral; k++) {
+        if (codes == MAX_CODES) {
+            PyErr_Format(PyExc_ValueError, "the words use more than %d distinct characters", MAX_CODES);
+            goto fail;
+        }
+        t.astral_code[k] = (uint16_t)++codes;
+    }
+    /* 2. the twins' ids, four per n-gram that has any */
+    for (Py_ssize_t i = 0; i < n; i++)
+        n_twins += vals[i * 5 + 1] >= 0 || vals[i * 5 + 2] >= 0 || vals[i * 5 + 3] >= 0 || vals[i * 5 + 4] >= 0;
+    t.twin_ids = PyMem_Malloc((size_t)(n_twins ? n_twins : 1) * 4 * sizeof(int32_t));
+    if (t.twin_ids == NULL) { PyErr_NoMemory(); goto fail; }
+    /* 3. the slots */
+    Py_ssize_t used = 0, twins_used = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *w = items[i];
+        Py_ssize_t len = PyUnicode_GET_LENGTH(w);
+        uint64_t key = (uint64_t)(len - 1) << 60;
+        for (Py_ssize_t j = 0; j < len; j++)
+            key |= (uint64_t)code_of(&t, PyUnicode_READ_CHAR(w, j)) << (CODE_BITS * j);
+        uint64_t s = mix(key) & (cap - 1);
+        while (t.slots[s].key != 0 && t.slots[s].key != key)
+            s = (s + 1) & (cap - 1);
+        if (t.slots[s].key == key)
             continue;  /* a repeated word keeps its first ids (callers pass distinct words) */
-        slots[s] = ((h >> 32) << 32) | (uint64_t)(used + 1);
+        const int32_t *v = &vals[i * 5];
+        t.slots[s].key = key;
+        t.slots[s].id = v[0];
+        t.slots[s].twins = -1;
+        if (v[1] >= 0 || v[2] >= 0 || v[3] >= 0 || v[4] >= 0) {
+            memcpy(&t.twin_ids[4 * twins_used], &v[1], 4 * sizeof(int32_t));
+            t.slots[s].twins = (int32_t)twins_used++;
+        }
         used++;
     }
     Py_DECREF(fast);
     PyMem_Free(vals);
-    big_free(&self->entries_mem);
-    big_free(&self->slots_mem);
-    self->entries_mem = entries_mem;
-    self->slots_mem = slots_mem;
-    self->entries = entries;
-    self->slots = slots;
+    free_table(self);
+    self->slots = t.slots; self->slots_mem = t.slots_mem; self->twin_ids = t.twin_ids; self->code16 = t.code16;
+    self->astral = t.astral; self->astral_code = t.astral_code; self->n_astral = t.n_astral;
     self->mask = cap - 1;
     self->count = used;
     return 0;
+fail:
+    Py_DECREF(fast);
+    PyMem_Free(vals);
+    free_table(&t);
+    return -1;
 }
 
 static void free_cues(Table *self)
@@ -446,8 +515,7 @@ static void Table_dealloc(Table *self)
     free_cues(self);
     words_free(&self->runs); words_free(&self->fillers); words_free(&self->stops);
     words_free(&self->negators); words_free(&self->breaks);
-    big_free(&self->entries_mem);
-    big_free(&self->slots_mem);
+    free_table(self);
     PyMem_Free(self->scratch);
     if (self->has_weights)
         PyBuffer_Release(&self->weights);
@@ -556,66 +624,68 @@ static Py_ssize_t grams_core(Table *self, int kind, const void *data, Py_ssize_t
     /* at most: MAX_N plain + 2 * (N + 3 prefixes) twins per position, the extras, the cue tokens */
     Py_ssize_t cap = n * (MAX_N + 8) + ne + 1 + (Py_ssize_t)self->n_classes * (self->n_classes + 1) / 2;
     Py_ssize_t total = n * MAX_N;
-    /* one block of working memory: out and tmp (cap ids each), the probes (lo, hi, hash) and
-     * their candidates (total each), the negation scope flags (n bytes) */
-    int64_t *work = scratch(self, 2 * cap + 4 * total + n / 8 + 1);
+    /* one block of working memory: out and tmp (cap ids each), the probes' keys and hashes
+     * (2 * total), where each probe stands (total), the negation scope flags (n bytes) and the
+     * characters' codes (n uint32) */
+    int64_t *work = scratch(self, 2 * cap + 3 * total + (n / 8 + 1) + (n / 2 + 1));
     if (work == NULL)
         return -1;
-    int64_t *out = work, *tmp = work + cap, *cand = work + 2 * cap + 3 * total;
+    int64_t *out = work, *tmp = work + cap, *at = work + 2 * cap + 2 * total;
     uint64_t *q = (uint64_t *)(work + 2 * cap);
-    char *in_scope = NULL;
+    char *in_scope = (char *)(work + 2 * cap + 3 * total);
+    uint32_t *codes = (uint32_t *)(work + 2 * cap + 3 * total + (n / 8 + 1));
     if (negation) {
-        in_scope = (char *)(work + 2 * cap + 4 * total);
         memset(in_scope, 0, (size_t)n);
         if (!negation_scopes(self, kind, data, n, in_scope))
             in_scope = NULL;
+    } else {
+        in_scope = NULL;
     }
+    for (Py_ssize_t i = 0; i < n; i++)
+        codes[i] = code_of(self, PyUnicode_READ(kind, data, i));
     Py_ssize_t m = 0;
-    /* Three passes over every (position, length), so that the table's cache misses overlap
-     * instead of waiting one after another: hash and prefetch the slot; probe to the first
-     * slot whose fingerprint matches and prefetch its entry; compare and emit. */
+    /* Two passes, so that the table's cache misses overlap instead of waiting one after another:
+     * key, hash and prefetch the slot of every n-gram whose characters all have a code; then
+     * probe and emit. */
     Py_ssize_t nq = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
-        for (int k = 1; k <= MAX_N && i + k <= n; k++, nq++) {
-            pack(kind, data, i, k, &q[3 * nq], &q[3 * nq + 1]);
-            q[3 * nq + 2] = hash_key(q[3 * nq], q[3 * nq + 1]);
-            __builtin_prefetch(&self->slots[q[3 * nq + 2] & self->mask]);
+        uint64_t key = 0;
+        for (int k = 1; k <= MAX_N && i + k <= n; k++) {
+            uint32_t c = codes[i + k - 1];
+            if (c == 0)
+                break;  /* no known n-gram goes through this character */
+            key |= (uint64_t)c << (CODE_BITS * (k - 1));
+            uint64_t full = key | ((uint64_t)(k - 1) << 60), h = mix(full);
+            q[2 * nq] = full;
+            q[2 * nq + 1] = h;
+            at[nq++] = i * MAX_N + (k - 1);
+            __builtin_prefetch(&self->slots[h & self->mask]);
         }
     }
     for (Py_ssize_t j = 0; j < nq; j++) {
-        uint64_t h = q[3 * j + 2], fp = h >> 32;
-        cand[j] = -1;
-        for (uint64_t s = h & self->mask;; s = (s + 1) & self->mask) {
-            uint64_t slot = self->slots[s];
-            if (slot == 0)
-                break;
-            if ((slot >> 32) == fp) {
-                cand[j] = (int64_t)(slot & 0xffffffffULL) - 1;
-                __builtin_prefetch(&self->entries[cand[j]]);
+        uint64_t full = q[2 * j];
+        const Slot *e = NULL;
+        for (uint64_t s = q[2 * j + 1] & self->mask;; s = (s + 1) & self->mask) {
+            if (self->slots[s].key == full) {
+                e = &self->slots[s];
                 break;
             }
+            if (self->slots[s].key == 0)
+                break;
         }
-    }
-    nq = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        for (int k = 1; k <= MAX_N && i + k <= n; k++, nq++) {
-            if (cand[nq] < 0)
-                continue;
-            uint64_t lo = q[3 * nq], hi = q[3 * nq + 1];
-            const Entry *e = &self->entries[cand[nq]];
-            if (e->lo != lo || e->hi != hi)
-                e = find(self, lo, hi);  /* a fingerprint collision: probe on properly */
-            if (e == NULL)
-                continue;
-            if (e->v[0] >= 0)
-                out[m++] = e->v[0];
-            if (k == 2 || k == 3) {
-                if (in_scope && in_scope[i] && e->v[1] >= 0)
-                    out[m++] = e->v[1];
-                for (int p = 0; p < 3; p++)
-                    if ((prefixes >> p) & 1 && e->v[2 + p] >= 0)
-                        out[m++] = e->v[2 + p];
-            }
+        if (e == NULL)
+            continue;
+        if (e->id >= 0)
+            out[m++] = e->id;
+        Py_ssize_t i = at[j] / MAX_N;
+        int k = (int)(at[j] % MAX_N) + 1;
+        if ((k == 2 || k == 3) && e->twins >= 0) {
+            const int32_t *tw = &self->twin_ids[4 * (Py_ssize_t)e->twins];
+            if (in_scope && in_scope[i] && tw[0] >= 0)
+                out[m++] = tw[0];
+            for (int p = 0; p < 3; p++)
+                if ((prefixes >> p) & 1 && tw[1 + p] >= 0)
+                    out[m++] = tw[1 + p];
         }
     }
     if (self->has_weights) {  /* score() sums these rows next: start fetching them now */
@@ -954,6 +1024,18 @@ static PyObject *Table_set_language(Table *self, PyObject *args)
         Py_UCS4 c = self->breaks.chars[self->breaks.at[k]] & 0xffff;
         self->is_break[c >> 6] |= (uint64_t)1 << (c & 63);
     }
+    memset(self->stop_bits, 0, sizeof self->stop_bits);
+    memset(self->filler_first, 0, sizeof self->filler_first);
+    for (Py_ssize_t k = 0; k < self->stops.n; k++) {
+        Py_UCS4 c = self->stops.chars[self->stops.at[k]] & 0xffff;
+        self->stop_bits[c >> 6] |= (uint64_t)1 << (c & 63);
+    }
+    const Words *starts[2] = {&self->runs, &self->fillers};
+    for (int w = 0; w < 2; w++)
+        for (Py_ssize_t k = 0; k < starts[w]->n; k++) {
+            Py_UCS4 c = starts[w]->chars[starts[w]->at[k]] & 0xffff;
+            self->filler_first[c >> 6] |= (uint64_t)1 << (c & 63);
+        }
     self->reach = reach;
     self->has_language = 1;
     Py_RETURN_NONE;
@@ -961,7 +1043,7 @@ static PyObject *Table_set_language(Table *self, PyObject *args)
 
 static int is_stop(const Table *t, Py_UCS4 c)
 {
-    return Py_UNICODE_ISSPACE(c) || words_have_char(&t->stops, c);
+    return Py_UNICODE_ISSPACE(c) || (bit_of(t->stop_bits, c) && words_have_char(&t->stops, c));
 }
 
 /* the length of the filler starting at i (0: none): the runs, then the words, in their order;
@@ -969,6 +1051,8 @@ static int is_stop(const Table *t, Py_UCS4 c)
 static Py_ssize_t filler_at(const Table *t, int kind, const void *d, Py_ssize_t n, Py_ssize_t i)
 {
     Py_UCS4 c = PyUnicode_READ(kind, d, i);
+    if (!bit_of(t->filler_first, c))
+        return 0;
     for (Py_ssize_t r = 0; r < t->runs.n; r++) {
         if (c != t->runs.chars[t->runs.at[r]])
             continue;

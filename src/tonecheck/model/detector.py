@@ -299,28 +299,38 @@ class _FastFeatures:
         self.half: np.ndarray | None = None  # the C path's copy of the weights (_line_rows)
         self._in_c = False  # whether the C table scores whole sentences (score())
         self._negation = "N|" in self.twins
+        self.plain: dict[str, int] = {}  # the Python path's table (empty when the C table serves)
         if _grams is not None and accelerated:
-            if weights is not None and weights.half is not None:
-                self.half = _line_rows(weights.half)
-            # n-grams with a twin but no plain feature of their own still need an entry
-            known = set(plain)
-            words = plain + sorted({g for twins in self.twins.values() for g in twins if g not in known})
-            cols = [[vocab[g] for g in plain] + [-1] * (len(words) - len(plain))]
-            for pre in ("N|", *_TWIN_ORDER):
-                twins = self.twins.get(pre, {})
-                cols.append([twins.get(g, -1) for g in words] if twins else [-1] * len(words))
-            self.table = _grams.Table(words, *cols)
-            self.table.set_language(FILLER_RUNS, FILLER_WORDS, FILLER_STOPS, NEGATORS, CLAUSE_BREAKS, NEG_REACH)
-            cue_args = cues.table_args(_grams.MAX_CUE) if cues is not None else None
-            if cue_args is not None:
-                self.table.set_cues(*cue_args)
-            self._c_cues = cue_args is not None
-            if self.half is not None and (cues is None or self._c_cues):
-                self.table.set_weights(self.half, len(weights.bias), weights.bias, weights.a, weights.b)
-                self._in_c = True
-            self.plain: dict[str, int] = {}  # the Python path's table, not needed
-        else:
+            self._build_table(plain, cues, weights)
+        if self.table is None:
             self.plain = {g: vocab[g] for g in plain}
+
+    def _build_table(self, plain: list[str], cues: "CueMatcher | None", weights: "_Weights | None") -> None:
+        """The C table of the known n-grams (with the cue words and the weights where it can take
+        them). A vocabulary it cannot hold (more distinct characters than its codes) stays with
+        the Python path."""
+        vocab = self.vocab
+        # n-grams with a twin but no plain feature of their own still need an entry
+        known = set(plain)
+        words = plain + sorted({g for twins in self.twins.values() for g in twins if g not in known})
+        cols = [[vocab[g] for g in plain] + [-1] * (len(words) - len(plain))]
+        for pre in ("N|", *_TWIN_ORDER):
+            twins = self.twins.get(pre, {})
+            cols.append([twins.get(g, -1) for g in words] if twins else [-1] * len(words))
+        try:
+            table = _grams.Table(words, *cols)
+        except ValueError:
+            return
+        table.set_language(FILLER_RUNS, FILLER_WORDS, FILLER_STOPS, NEGATORS, CLAUSE_BREAKS, NEG_REACH)
+        cue_args = cues.table_args(_grams.MAX_CUE) if cues is not None else None
+        if cue_args is not None:
+            table.set_cues(*cue_args)
+        self.table = table
+        self._c_cues = cue_args is not None
+        if weights is not None and weights.half is not None and (cues is None or self._c_cues):
+            self.half = _line_rows(weights.half)
+            table.set_weights(self.half, len(weights.bias), weights.bias, weights.a, weights.b)
+            self._in_c = True
 
     @cached_property
     def names(self) -> dict[int, str]:
