@@ -190,6 +190,7 @@ typedef struct {
     Py_UCS4 *astral;      /* the characters above U+FFFF with a code, ascending ... */
     uint16_t *astral_code; /* ... and their codes */
     Py_ssize_t n_astral;
+    Py_UCS4 *chars;       /* the character of every code */
     Py_ssize_t count;
     /* cue words (optional): a small table of their own, and the ids of the class tokens */
     CueEntry *cues;
@@ -216,6 +217,7 @@ typedef struct {
     /* the weights (set_weights): a float16 matrix with rows padded, held while the table lives */
     Py_buffer weights;
     int has_weights;
+    uint8_t *shows;   /* one bit per weight row: a text n-gram of two characters or more */
     Py_ssize_t n_outputs;
     float bias[MAX_OUTPUTS], slope[MAX_OUTPUTS], icpt[MAX_OUTPUTS];
 } Table;
@@ -279,7 +281,9 @@ static void free_table(Table *self)
 {
     big_free(&self->slots_mem);
     PyMem_Free(self->twin_ids); PyMem_Free(self->code16); PyMem_Free(self->astral); PyMem_Free(self->astral_code);
+    PyMem_Free(self->chars);
     self->slots = NULL; self->twin_ids = NULL; self->code16 = NULL; self->astral = NULL; self->astral_code = NULL;
+    self->chars = NULL;
     self->n_astral = 0;
 }
 
@@ -382,6 +386,13 @@ static int Table_init(Table *self, PyObject *args, PyObject *kwds)
         }
         t.astral_code[k] = (uint16_t)++codes;
     }
+    t.chars = PyMem_Calloc((size_t)codes + 1, sizeof(Py_UCS4));
+    if (t.chars == NULL) { PyErr_NoMemory(); goto fail; }
+    for (Py_UCS4 c = 0; c < 0x10000; c++)
+        t.chars[t.code16[c]] = c;
+    for (Py_ssize_t k = 0; k < t.n_astral; k++)
+        t.chars[t.astral_code[k]] = t.astral[k];
+    t.chars[0] = 0;
     /* 2. the twins' ids, four per n-gram that has any */
     for (Py_ssize_t i = 0; i < n; i++)
         n_twins += vals[i * 5 + 1] >= 0 || vals[i * 5 + 2] >= 0 || vals[i * 5 + 3] >= 0 || vals[i * 5 + 4] >= 0;
@@ -414,7 +425,7 @@ static int Table_init(Table *self, PyObject *args, PyObject *kwds)
     PyMem_Free(vals);
     free_table(self);
     self->slots = t.slots; self->slots_mem = t.slots_mem; self->twin_ids = t.twin_ids; self->code16 = t.code16;
-    self->astral = t.astral; self->astral_code = t.astral_code; self->n_astral = t.n_astral;
+    self->astral = t.astral; self->astral_code = t.astral_code; self->n_astral = t.n_astral; self->chars = t.chars;
     self->mask = cap - 1;
     self->count = used;
     return 0;
@@ -519,6 +530,7 @@ static void Table_dealloc(Table *self)
     PyMem_Free(self->scratch);
     if (self->has_weights)
         PyBuffer_Release(&self->weights);
+    PyMem_Free(self->shows);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -1172,6 +1184,38 @@ static PyObject *Table_set_weights(Table *self, PyObject *args)
         PyBuffer_Release(&W); PyBuffer_Release(&B); PyBuffer_Release(&A);
         return NULL;
     }
+    /* which rows are text n-grams a reviewer could be shown (ModelDetector's shows_text): an
+     * n-gram, plain or a twin, whose second character is no ':' and that keeps two characters
+     * or more once the '^' and '$' at its ends are stripped */
+    Py_ssize_t rows = W.shape[0];
+    uint8_t *shows = PyMem_Calloc((size_t)rows / 8 + 1, 1);
+    if (shows == NULL) {
+        PyBuffer_Release(&W); PyBuffer_Release(&B); PyBuffer_Release(&A); PyBuffer_Release(&C);
+        return PyErr_NoMemory();
+    }
+    for (uint64_t s = 0; s <= self->mask; s++) {
+        const Slot *e = &self->slots[s];
+        if (e->key == 0)
+            continue;
+        int len = (int)(e->key >> 60) + 1, lo = 0, hi = len;
+        Py_UCS4 w[MAX_N];
+        for (int j = 0; j < len; j++)
+            w[j] = self->chars[(e->key >> (CODE_BITS * j)) & MAX_CODES];
+        while (lo < hi && (w[lo] == '^' || w[lo] == '$'))
+            lo++;
+        while (hi > lo && (w[hi - 1] == '^' || w[hi - 1] == '$'))
+            hi--;
+        if ((len >= 2 && w[1] == ':') || hi - lo < 2)
+            continue;
+        int32_t ids[5] = {e->id, -1, -1, -1, -1};
+        if (e->twins >= 0)
+            memcpy(&ids[1], &self->twin_ids[4 * (Py_ssize_t)e->twins], 4 * sizeof(int32_t));
+        for (int j = 0; j < 5; j++)
+            if (ids[j] >= 0 && ids[j] < rows)
+                shows[ids[j] >> 3] |= (uint8_t)(1u << (ids[j] & 7));
+    }
+    PyMem_Free(self->shows);
+    self->shows = shows;
     memcpy(self->bias, B.buf, (size_t)cols * sizeof(float));
     memcpy(self->slope, A.buf, (size_t)cols * sizeof(float));
     memcpy(self->icpt, C.buf, (size_t)cols * sizeof(float));
@@ -1239,7 +1283,37 @@ static PyObject *Table_score(Table *self, PyObject *args)
     return res;
 }
 
+/* carried(ids, col) -> bool: whether a text n-gram among the ids (bytes of int64, as score()
+ * returns them) has a positive weight for output col: what ModelDetector's carried() asks */
+static PyObject *Table_carried(Table *self, PyObject *args)
+{
+    Py_buffer I;
+    Py_ssize_t col;
+    if (!PyArg_ParseTuple(args, "y*n", &I, &col))
+        return NULL;
+    if (!self->has_weights || col < 0 || col >= self->n_outputs || I.len % (Py_ssize_t)sizeof(int64_t) != 0) {
+        PyBuffer_Release(&I);
+        PyErr_SetString(PyExc_ValueError, "carried() needs set_weights(), int64 ids and an output column");
+        return NULL;
+    }
+    const int64_t *ids = I.buf;
+    const uint16_t *w = self->weights.buf;
+    Py_ssize_t rows = self->weights.shape[0], stride = self->weights.shape[1];
+    int found = 0;
+    for (Py_ssize_t r = 0; r < I.len / (Py_ssize_t)sizeof(int64_t) && !found; r++) {
+        int64_t id = ids[r];
+        if (id < 0 || id >= rows || !((self->shows[id >> 3] >> (id & 7)) & 1))
+            continue;
+        uint16_t h = w[id * stride + col];
+        found = !(h & 0x8000u) && (h & 0x7fffu) != 0 && (h & 0x7fffu) <= 0x7c00u;  /* > 0 (NaN is not) */
+    }
+    PyBuffer_Release(&I);
+    return PyBool_FromLong(found);
+}
+
 static PyMethodDef Table_methods[] = {
+    {"carried", (PyCFunction)Table_carried, METH_VARARGS,
+     "carried(ids, col) -> whether a text n-gram among ids weighs for output col"},
     {"set_weights", (PyCFunction)Table_set_weights, METH_VARARGS, "set_weights(W, cols, bias, slope, intercept)"},
     {"score", (PyCFunction)Table_score, METH_VARARGS,
      "score(sentence, negation, prefixes, extra, cues) -> (probabilities, bytes of int64 ids)"},

@@ -247,9 +247,12 @@ class _Scored:
             self._carried = {}
         got = self._carried.get(col)
         if got is None:
-            fids = self.fids
-            rows = fast.half if fast.half is not None else W  # the rows score() has just read, or W
-            got = self._carried[col] = any(map(fast.shows_text, fids[rows[fids, col] > 0].tolist()))
+            if fast._in_c:  # the C table answers from the rows score() has just read
+                got = fast.table.carried(self._ids, col)
+            else:
+                fids = self.fids
+                got = any(map(fast.shows_text, fids[W[fids, col] > 0].tolist()))
+            self._carried[col] = got
         return got
 
 
