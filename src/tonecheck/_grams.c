@@ -797,19 +797,23 @@ static int float_vector(PyObject *obj, Py_buffer *view, Py_ssize_t n, const char
  * The logit slope * (sum + bias) + intercept is rounded to float32 at each step as numpy rounds
  * it and clipped to [-50, 50]; its sigmoid is taken in double precision and rounded once to
  * float32 (the Python path does the same with math.exp, the same libm exp). */
+static float calibrate(float sum, float bias, float slope, float icpt)
+{
+    volatile float raw = sum + bias;  /* volatile: no fused or widened arithmetic */
+    volatile float x = slope * raw;
+    x = x + icpt;
+    float y = x;
+    if (y < -50.0f) y = -50.0f;
+    if (y > 50.0f) y = 50.0f;
+    return (float)(1.0 / (1.0 + exp(-(double)y)));
+}
+
 static PyObject *calibrated_list(const float *acc, Py_ssize_t cols, const float *bias, const float *slope,
                                  const float *icpt)
 {
     PyObject *out = PyList_New(cols);
     for (Py_ssize_t j = 0; out != NULL && j < cols; j++) {
-        volatile float raw = acc[j] + bias[j];  /* volatile: no fused or widened arithmetic */
-        volatile float x = slope[j] * raw;
-        x = x + icpt[j];
-        float y = x;
-        if (y < -50.0f) y = -50.0f;
-        if (y > 50.0f) y = 50.0f;
-        float p = (float)(1.0 / (1.0 + exp(-(double)y)));
-        PyObject *f = PyFloat_FromDouble((double)p);
+        PyObject *f = PyFloat_FromDouble((double)calibrate(acc[j], bias[j], slope[j], icpt[j]));
         if (f == NULL)
             Py_CLEAR(out);
         else
@@ -917,14 +921,27 @@ static float half_to_float(uint16_t h)
 
 #define HALF_AHEAD 8  /* rows fetched ahead: their cache misses overlap */
 
-static void sum_half_rows(const uint16_t *w, Py_ssize_t stride, const int64_t *ids, Py_ssize_t k, float *acc, Py_ssize_t cols)
+/* shows (NULL: not wanted): one bit per row; *carried gets bit j set when a row with its bit
+ * has a weight > 0 in column j (NaN is not > 0) */
+static int shown(const uint8_t *shows, int64_t id)
+{
+    return shows != NULL && ((shows[id >> 3] >> (id & 7)) & 1);
+}
+
+static void sum_half_rows(const uint16_t *w, Py_ssize_t stride, const int64_t *ids, Py_ssize_t k, float *acc,
+                          Py_ssize_t cols, const uint8_t *shows, uint64_t *carried)
 {
     for (Py_ssize_t r = 0; r < k; r++) {
         if (r + HALF_AHEAD < k)
             __builtin_prefetch(w + ids[r + HALF_AHEAD] * stride);
         const uint16_t *src = w + ids[r] * stride;
-        for (Py_ssize_t j = 0; j < cols; j++)
-            acc[j] += half_to_float(src[j]);
+        int show = shown(shows, ids[r]);
+        for (Py_ssize_t j = 0; j < cols; j++) {
+            float x = half_to_float(src[j]);
+            acc[j] += x;
+            if (show && x > 0.0f)
+                *carried |= (uint64_t)1 << j;
+        }
     }
 }
 
@@ -934,8 +951,11 @@ static void sum_half_rows(const uint16_t *w, Py_ssize_t stride, const int64_t *i
 /* the same sums with the processor's half conversion, eight columns at a time: every lane adds
  * in float32, row after row, as the scalar loop does (no fused or reordered arithmetic) */
 __attribute__((target("avx,f16c")))
-static void sum_half_rows_f16c(const uint16_t *w, Py_ssize_t stride, const int64_t *ids, Py_ssize_t k, float *acc, Py_ssize_t cols)
+static void sum_half_rows_f16c(const uint16_t *w, Py_ssize_t stride, const int64_t *ids, Py_ssize_t k, float *acc,
+                               Py_ssize_t cols, const uint8_t *shows, uint64_t *carried)
 {
+    uint64_t up = 0;
+    const __m256 zero = _mm256_setzero_ps();
     Py_ssize_t vec = (cols + 7) / 8 * 8 <= stride ? (cols + 7) / 8 : cols / 8;  /* the padding is read, not kept */
     __m256 s[8];
     float whole[64];
@@ -945,27 +965,39 @@ static void sum_half_rows_f16c(const uint16_t *w, Py_ssize_t stride, const int64
         if (r + HALF_AHEAD < k)
             __builtin_prefetch(w + ids[r + HALF_AHEAD] * stride);
         const uint16_t *src = w + ids[r] * stride;
-        for (Py_ssize_t v = 0; v < vec; v++)
-            s[v] = _mm256_add_ps(s[v], _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + 8 * v))));
-        for (Py_ssize_t j = 8 * vec; j < cols; j++)
-            acc[j] += half_to_float(src[j]);
+        int show = shown(shows, ids[r]);
+        for (Py_ssize_t v = 0; v < vec; v++) {
+            __m256 x = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + 8 * v)));
+            s[v] = _mm256_add_ps(s[v], x);
+            if (show)
+                up |= (uint64_t)(unsigned)_mm256_movemask_ps(_mm256_cmp_ps(x, zero, _CMP_GT_OQ)) << (8 * v);
+        }
+        for (Py_ssize_t j = 8 * vec; j < cols; j++) {
+            float x = half_to_float(src[j]);
+            acc[j] += x;
+            if (show && x > 0.0f)
+                up |= (uint64_t)1 << j;
+        }
     }
     for (Py_ssize_t v = 0; v < vec; v++)
         _mm256_storeu_ps(whole + 8 * v, s[v]);
     memcpy(acc, whole, (size_t)(8 * vec < cols ? 8 * vec : cols) * sizeof(float));
+    if (carried != NULL)
+        *carried |= cols < 64 ? up & (((uint64_t)1 << cols) - 1) : up;  /* not the padding's columns */
 }
 #endif
 
 /* the sums of the first cols columns of rows ids[0..k) (acc zeroed by the caller) */
-static void sum_half(const uint16_t *w, Py_ssize_t stride, const int64_t *ids, Py_ssize_t k, float *acc, Py_ssize_t cols)
+static void sum_half(const uint16_t *w, Py_ssize_t stride, const int64_t *ids, Py_ssize_t k, float *acc,
+                     Py_ssize_t cols, const uint8_t *shows, uint64_t *carried)
 {
 #ifdef HAVE_F16C_PATH
     if (cols <= 64 && __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c")) {
-        sum_half_rows_f16c(w, stride, ids, k, acc, cols);
+        sum_half_rows_f16c(w, stride, ids, k, acc, cols, shows, carried);
         return;
     }
 #endif
-    sum_half_rows(w, stride, ids, k, acc, cols);
+    sum_half_rows(w, stride, ids, k, acc, cols, shows, carried);
 }
 
 /* weight_sum_half(W, cols, ids[, bias, slope, intercept]): weight_sum over the first `cols`
@@ -990,7 +1022,7 @@ static PyObject *weight_sum_half(PyObject *mod, PyObject *args)
     float *acc = (float *)PyBytes_AS_STRING(res);
     for (Py_ssize_t j = 0; j < cols; j++)
         acc[j] = 0.0f;
-    sum_half(W.buf, stride, I.buf, k, acc, cols);
+    sum_half(W.buf, stride, I.buf, k, acc, cols, NULL, NULL);
     PyBuffer_Release(&W);
     PyBuffer_Release(&I);
     if (bobj == NULL)
@@ -1228,9 +1260,12 @@ static PyObject *Table_set_weights(Table *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
-/* score(sentence, negation, prefixes, extra, cues) -> (probabilities, ids): one call for a
- * normalised sentence, the same as grams("^" + canonical(sentence) + "$", ...) and
- * weight_sum_half(W, cols, ids, bias, slope, intercept) with set_weights' arguments */
+/* score(sentence, negation, prefixes, extra, cues) -> (probabilities, carried): one call for a
+ * normalised sentence. The probabilities (bytes of float32) are those of
+ * weight_sum_half(W, cols, grams("^" + canonical(sentence) + "$", ...), bias, slope, intercept)
+ * with set_weights' arguments; carried (an int) has bit j set when a text n-gram of the sentence
+ * (ModelDetector's shows_text) has a weight > 0 for output j. The ids themselves are not kept:
+ * a sentence's few bytes stay in the caller's memo, its features are found again when asked. */
 static PyObject *Table_score(Table *self, PyObject *args)
 {
     PyObject *text, *extra;
@@ -1269,54 +1304,27 @@ static PyObject *Table_score(Table *self, PyObject *args)
         }
     }
     float acc[MAX_OUTPUTS] = {0};
-    sum_half(self->weights.buf, stride, ids, k, acc, self->n_outputs);
-    PyObject *p = calibrated_list(acc, self->n_outputs, self->bias, self->slope, self->icpt);
-    PyObject *raw = p == NULL ? NULL : PyBytes_FromStringAndSize((const char *)ids, k * (Py_ssize_t)sizeof(int64_t));
+    uint64_t carried = 0;
+    sum_half(self->weights.buf, stride, ids, k, acc, self->n_outputs, self->shows, &carried);
     scratch_done(self);
-    if (raw == NULL) {
+    for (Py_ssize_t j = 0; j < self->n_outputs; j++)
+        acc[j] = calibrate(acc[j], self->bias[j], self->slope[j], self->icpt[j]);
+    PyObject *p = PyBytes_FromStringAndSize((const char *)acc, self->n_outputs * (Py_ssize_t)sizeof(float));
+    PyObject *c = p == NULL ? NULL : PyLong_FromUnsignedLongLong(carried);
+    if (c == NULL) {
         Py_XDECREF(p);
         return NULL;
     }
-    PyObject *res = PyTuple_Pack(2, p, raw);
+    PyObject *res = PyTuple_Pack(2, p, c);
     Py_DECREF(p);
-    Py_DECREF(raw);
+    Py_DECREF(c);
     return res;
 }
 
-/* carried(ids, col) -> bool: whether a text n-gram among the ids (bytes of int64, as score()
- * returns them) has a positive weight for output col: what ModelDetector's carried() asks */
-static PyObject *Table_carried(Table *self, PyObject *args)
-{
-    Py_buffer I;
-    Py_ssize_t col;
-    if (!PyArg_ParseTuple(args, "y*n", &I, &col))
-        return NULL;
-    if (!self->has_weights || col < 0 || col >= self->n_outputs || I.len % (Py_ssize_t)sizeof(int64_t) != 0) {
-        PyBuffer_Release(&I);
-        PyErr_SetString(PyExc_ValueError, "carried() needs set_weights(), int64 ids and an output column");
-        return NULL;
-    }
-    const int64_t *ids = I.buf;
-    const uint16_t *w = self->weights.buf;
-    Py_ssize_t rows = self->weights.shape[0], stride = self->weights.shape[1];
-    int found = 0;
-    for (Py_ssize_t r = 0; r < I.len / (Py_ssize_t)sizeof(int64_t) && !found; r++) {
-        int64_t id = ids[r];
-        if (id < 0 || id >= rows || !((self->shows[id >> 3] >> (id & 7)) & 1))
-            continue;
-        uint16_t h = w[id * stride + col];
-        found = !(h & 0x8000u) && (h & 0x7fffu) != 0 && (h & 0x7fffu) <= 0x7c00u;  /* > 0 (NaN is not) */
-    }
-    PyBuffer_Release(&I);
-    return PyBool_FromLong(found);
-}
-
 static PyMethodDef Table_methods[] = {
-    {"carried", (PyCFunction)Table_carried, METH_VARARGS,
-     "carried(ids, col) -> whether a text n-gram among ids weighs for output col"},
     {"set_weights", (PyCFunction)Table_set_weights, METH_VARARGS, "set_weights(W, cols, bias, slope, intercept)"},
     {"score", (PyCFunction)Table_score, METH_VARARGS,
-     "score(sentence, negation, prefixes, extra, cues) -> (probabilities, bytes of int64 ids)"},
+     "score(sentence, negation, prefixes, extra, cues) -> (float32 probabilities as bytes, carried bit mask)"},
     {"grams", (PyCFunction)Table_grams, METH_VARARGS,
      "grams(text, negation, prefixes, extra, cues=False) -> bytes of int64 ids"},
     {"canonical", (PyCFunction)Table_canonical, METH_O, "canonical(text) -> str (features.canonical)"},

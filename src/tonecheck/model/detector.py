@@ -171,6 +171,7 @@ class ModelDetector:
         for s, e in spans:
             scored = self._score(text[s:e], setting)
             p = scored.p
+            fids = None
             for cat, ci, t, sub_cols, subs in plan:
                 if p[ci] < t:
                     continue
@@ -179,7 +180,9 @@ class ModelDetector:
                 for st in sure or [sp[0][1]]:
                     col = self._col[f"{side}:{st}"]
                     if evidence:
-                        ev: tuple[str, ...] | None = self._fast.evidence(scored.fids, self._w.W[scored.fids, col]) or None
+                        if fids is None:
+                            fids = self._fast.sentence(text[s:e], *setting)
+                        ev: tuple[str, ...] | None = self._fast.evidence(fids, self._w.W[fids, col]) or None
                     else:
                         ev = () if scored.carried(col, self._w.W, self._fast) else None
                     if ev is None:
@@ -198,11 +201,11 @@ class ModelDetector:
                  flags: frozenset[str] = frozenset()) -> tuple[str, ...]:
         """The n-grams that weighed most for ``subtype`` in one normalised sentence."""
         side = "agent" if role == "agent" else "customer"
-        fids = self._score(sentence, (role, counterpart, channel, flags)).fids
+        fids = self._fast.sentence(sentence, role, counterpart, channel, flags)
         return self._fast.evidence(fids, self._w.W[fids, self._col[f"{side}:{subtype}"]])
 
     def _score(self, sentence: str, setting: tuple) -> "_Scored":
-        """Calibrated probabilities of one normalised sentence in its setting, and its feature ids.
+        """Calibrated probabilities of one normalised sentence in its setting (a :class:`_Scored`).
 
         Remembered for the last few thousand (sentence, setting) pairs: scripts repeat the same
         sentences all day, and a rewrite's re-check meets the sentences it kept and our own
@@ -211,7 +214,7 @@ class ModelDetector:
         key = (sentence, setting)
         got = self._memo.get(key)
         if got is None:
-            got = _Scored(*self._fast.scored(self._w, sentence, *setting))
+            got = self._fast.scored(self._w, sentence, *setting)
             if len(self._memo) >= _MEMO_SIZE:
                 self._memo.pop(next(iter(self._memo)))
             self._memo[key] = got
@@ -223,36 +226,31 @@ class ModelDetector:
 
 
 class _Scored:
-    """One sentence's probabilities (as Python floats, column by column) and feature ids, and
-    which outputs some text n-gram pushes up (worked out when first asked)."""
+    """One sentence's probabilities (floats, column by column) and which outputs some text n-gram
+    pushes up. The C path gives both at once: the probabilities as float32 (read through a
+    memoryview), the outputs as a bit mask; a remembered sentence then keeps about 150 bytes
+    instead of its feature ids and a list of float objects. The Python path keeps the feature
+    ids and works the outputs out when first asked."""
 
-    __slots__ = ("p", "_ids", "_carried")
+    __slots__ = ("p", "_mask", "_fids", "_carried")
 
-    def __init__(self, p: list[float], ids: "np.ndarray | bytes") -> None:
+    def __init__(self, p: "list[float] | memoryview", mask: int | None = None, fids: np.ndarray | None = None) -> None:
         self.p = p
-        self._ids = ids  # as the C path returns them (int64 bytes) until someone needs the array
+        self._mask = mask
+        self._fids = fids
         self._carried: dict[int, bool] | None = None
-
-    @property
-    def fids(self) -> np.ndarray:
-        ids = self._ids
-        if isinstance(ids, bytes):
-            ids = self._ids = np.frombuffer(ids, dtype=np.int64)
-        return ids
 
     def carried(self, col: int, W: np.ndarray, fast: "_FastFeatures") -> bool:
         """Whether a text n-gram of two characters or more weighs for output ``col`` (what
         :meth:`_FastFeatures.evidence` would show something for)."""
+        if self._mask is not None:
+            return bool(self._mask >> col & 1)
         if self._carried is None:
             self._carried = {}
         got = self._carried.get(col)
         if got is None:
-            if fast._in_c:  # the C table answers from the rows score() has just read
-                got = fast.table.carried(self._ids, col)
-            else:
-                fids = self.fids
-                got = any(map(fast.shows_text, fids[W[fids, col] > 0].tolist()))
-            self._carried[col] = got
+            fids = self._fids
+            got = self._carried[col] = any(map(fast.shows_text, fids[W[fids, col] > 0].tolist()))
         return got
 
 
@@ -384,15 +382,15 @@ class _FastFeatures:
         return out
 
     def scored(self, w: "_Weights", sentence: str, role: str, counterpart: str, channel: str,
-               flags: frozenset[str]) -> tuple[list[float], "np.ndarray | bytes"]:
-        """Probabilities and feature ids of one normalised sentence: one C call where the C table
-        holds the weights (the ids then as int64 bytes), else :meth:`sentence` and
-        :meth:`probabilities`."""
+               flags: frozenset[str]) -> _Scored:
+        """One normalised sentence scored: one C call where the C table holds the weights, else
+        :meth:`sentence` and :meth:`probabilities`."""
         if self._in_c:
             extra, mask = self._setting(role, counterpart, channel, flags)
-            return self.table.score(sentence, self._negation, mask, extra, self._c_cues)
+            p, carried = self.table.score(sentence, self._negation, mask, extra, self._c_cues)
+            return _Scored(memoryview(p).cast("f"), mask=carried)
         fids = self.sentence(sentence, role, counterpart, channel, flags)
-        return self.probabilities(w, fids), fids
+        return _Scored(self.probabilities(w, fids), fids=fids)
 
     def probabilities(self, w: "_Weights", fids: np.ndarray) -> list[float]:
         """Calibrated probability of every output for a sentence with these features.
