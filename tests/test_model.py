@@ -253,3 +253,18 @@ def test_the_c_table_reads_characters_above_the_basic_plane():
     t = grams.Table(["𠀀", "𠀀a", "a"], [4, 5, 6], [-1] * 3, [-1] * 3, [-1] * 3, [-1] * 3)
     t.set_language("", [], "", [], "", 0)
     assert np.frombuffer(t.grams("^𠀀a𠀁$", False, 0, []), dtype=np.int64).tolist() == [4, 5, 6]
+
+
+def test_ids_come_out_ascending_and_distinct_on_both_orderings():
+    """With weights set, ids below their row count are ordered through a bitmap; a larger extra id
+    sends the call to the radix sort. Both give the ascending, distinct ids."""
+    grams = pytest.importorskip("tonecheck._grams")
+    t = grams.Table(["ab", "b", "a"], [7, 3, 4090], [9, -1, -1], [-1] * 3, [-1] * 3, [-1] * 3)
+    t.set_language("", [], "", ["不"], "，", 6)
+    half = np.zeros((5000, 32), dtype=np.float16)
+    t.set_weights(half, 4, *(np.zeros(4, dtype=np.float32) for _ in range(3)))
+    extra = [4999, 0, 4096, 4095, 64, 63, 7, 7]
+    for text in ("^不ab$", "^abab不ab$"):
+        got = np.frombuffer(t.grams(text, True, 0, extra), dtype=np.int64).tolist()
+        assert got == sorted({0, 3, 7, 9, 63, 64, 4090, 4095, 4096, 4999})
+        assert np.frombuffer(t.grams(text, True, 0, extra + [5000]), dtype=np.int64).tolist() == got + [5000]

@@ -218,6 +218,8 @@ typedef struct {
     Py_buffer weights;
     int has_weights;
     uint8_t *shows;   /* one bit per weight row: a text n-gram of two characters or more */
+    uint64_t *id_bits;    /* one bit per weight row, and one per 64 rows (id_summary): all zero */
+    uint64_t *id_summary; /* between calls; sorted_distinct() uses them to order the ids */
     Py_ssize_t n_outputs;
     float bias[MAX_OUTPUTS], slope[MAX_OUTPUTS], icpt[MAX_OUTPUTS];
 } Table;
@@ -531,6 +533,8 @@ static void Table_dealloc(Table *self)
     if (self->has_weights)
         PyBuffer_Release(&self->weights);
     PyMem_Free(self->shows);
+    PyMem_Free(self->id_bits);
+    PyMem_Free(self->id_summary);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -596,6 +600,51 @@ static int negation_scopes(const Table *t, int kind, const void *d, Py_ssize_t n
         i = from;
     }
     return any;
+}
+
+/* out[0..m) in ascending order without repeats; returns how many remain. With the weights set,
+ * every id below their row count goes through a two-level bitmap (set a bit per id, then read
+ * the set bits in order, clearing them): no comparisons at all, where a sort of a sentence's few
+ * hundred ids was bound by its mispredicted branches. Otherwise (or for a larger id) a radix sort. */
+static Py_ssize_t sorted_distinct(Table *self, int64_t *out, int64_t *tmp, Py_ssize_t m)
+{
+    int64_t rows = self->has_weights ? (int64_t)self->weights.shape[0] : 0;
+    int small = rows > 0;
+    for (Py_ssize_t k = 0; k < m && small; k++)
+        small = out[k] < rows;
+    if (!small) {
+        sort_ids(out, tmp, m);
+        Py_ssize_t u = 0;
+        for (Py_ssize_t k = 0; k < m; k++)
+            if (u == 0 || out[k] != out[u - 1])
+                out[u++] = out[k];
+        return u;
+    }
+    uint64_t *bits = self->id_bits, *summary = self->id_summary;
+    int64_t lo = rows, hi = 0;  /* the summary words touched */
+    for (Py_ssize_t k = 0; k < m; k++) {
+        uint64_t id = (uint64_t)out[k];
+        bits[id >> 6] |= (uint64_t)1 << (id & 63);
+        summary[id >> 12] |= (uint64_t)1 << ((id >> 6) & 63);
+        if ((int64_t)(id >> 12) < lo) lo = (int64_t)(id >> 12);
+        if ((int64_t)(id >> 12) > hi) hi = (int64_t)(id >> 12);
+    }
+    Py_ssize_t u = 0;
+    for (int64_t s = lo; s <= hi && m > 0; s++) {
+        uint64_t sw = summary[s];
+        summary[s] = 0;
+        while (sw) {
+            uint64_t w = (uint64_t)s * 64 + (uint64_t)__builtin_ctzll(sw);
+            sw &= sw - 1;
+            uint64_t bw = bits[w];
+            bits[w] = 0;
+            while (bw) {
+                out[u++] = (int64_t)(w * 64 + (uint64_t)__builtin_ctzll(bw));
+                bw &= bw - 1;
+            }
+        }
+    }
+    return u;
 }
 
 /* Working memory for one grams() call, kept by the table between calls (a sentence's few kB
@@ -743,13 +792,8 @@ static Py_ssize_t grams_core(Table *self, int kind, const void *data, Py_ssize_t
         }
         out[m++] = v;
     }
-    sort_ids(out, tmp, m);
-    Py_ssize_t u = 0;
-    for (Py_ssize_t k = 0; k < m; k++)
-        if (u == 0 || out[k] != out[u - 1])
-            out[u++] = out[k];
     *ids = out;
-    return u;
+    return sorted_distinct(self, out, tmp, m);
 }
 
 static PyObject *Table_grams(Table *self, PyObject *args)
@@ -1246,8 +1290,19 @@ static PyObject *Table_set_weights(Table *self, PyObject *args)
             if (ids[j] >= 0 && ids[j] < rows)
                 shows[ids[j] >> 3] |= (uint8_t)(1u << (ids[j] & 7));
     }
+    uint64_t *bits = PyMem_Calloc((size_t)rows / 64 + 1, sizeof(uint64_t));
+    uint64_t *summary = PyMem_Calloc((size_t)rows / 4096 + 1, sizeof(uint64_t));
+    if (bits == NULL || summary == NULL) {
+        PyMem_Free(shows); PyMem_Free(bits); PyMem_Free(summary);
+        PyBuffer_Release(&W); PyBuffer_Release(&B); PyBuffer_Release(&A); PyBuffer_Release(&C);
+        return PyErr_NoMemory();
+    }
     PyMem_Free(self->shows);
+    PyMem_Free(self->id_bits);
+    PyMem_Free(self->id_summary);
     self->shows = shows;
+    self->id_bits = bits;
+    self->id_summary = summary;
     memcpy(self->bias, B.buf, (size_t)cols * sizeof(float));
     memcpy(self->slope, A.buf, (size_t)cols * sizeof(float));
     memcpy(self->icpt, C.buf, (size_t)cols * sizeof(float));
