@@ -100,6 +100,11 @@ def test_c_and_python_paths_agree(text, cp, flags, role):
     W = MODEL._w.W
     for col in range(W.shape[1]):  # which outputs a text n-gram pushes up (in C: a bit mask from score())
         assert got_scored.carried(col, W, fast) == ref_scored.carried(col, W, PYTHON_PATH)
+    if got_scored.fired is not None:  # the category columns that reach their thresholds, and no other
+        gated = {MODEL._col[f"{sd}:{c}"]: float(np.float32(MODEL.thresholds.get(c, 1.1)))
+                 for sd, cats in MODEL._cats.items() for c in cats}
+        for col in range(W.shape[1]):
+            assert bool(got_scored.fired >> col & 1) == (col in gated and not ref_scored.p[col] < gated[col])
 
 
 def test_c_path_is_used_where_it_was_built():
@@ -268,3 +273,22 @@ def test_ids_come_out_ascending_and_distinct_on_both_orderings():
         got = np.frombuffer(t.grams(text, True, 0, extra), dtype=np.int64).tolist()
         assert got == sorted({0, 3, 7, 9, 63, 64, 4090, 4095, 4096, 4999})
         assert np.frombuffer(t.grams(text, True, 0, extra + [5000]), dtype=np.int64).tolist() == got + [5000]
+
+
+def test_configured_thresholds_give_the_same_hits_on_both_paths():
+    """The C path learns each category's threshold when the weights are set (and says which
+    columns reach theirs); a detector with its own thresholds must find what the Python path finds."""
+    from tonecheck.model.detector import ModelDetector
+
+    thresholds = {"sarcasm": 0.2, "threat": 0.9, "insult": 0.35}
+    fast, slow = ModelDetector(thresholds=thresholds), ModelDetector(thresholds=thresholds)
+    slow._fast = type(slow._fast)(slow._w.vocab, slow.cues, accelerated=False)
+    texts = ["".join(PIECES[(i * 7 + j * 3) % len(PIECES)] for j in range(i % 9 + 3)) for i in range(300)]
+    hits = 0
+    for i, t in enumerate(texts):
+        n = normalize(t).text
+        args = (n, [(0, len(n))], "agent" if i % 3 else "customer", ("debtor", "third_party")[i % 2], "call")
+        got = fast.detect(*args)
+        assert got == slow.detect(*args)
+        hits += len(got)
+    assert hits > 50  # the texts do reach the thresholds

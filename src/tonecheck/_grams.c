@@ -222,6 +222,7 @@ typedef struct {
     uint64_t *id_summary; /* between calls; sorted_distinct() uses them to order the ids */
     Py_ssize_t n_outputs;
     float bias[MAX_OUTPUTS], slope[MAX_OUTPUTS], icpt[MAX_OUTPUTS];
+    float gate[MAX_OUTPUTS];  /* score()'s "fired" bit j: probability j >= gate[j] (inf: never) */
 } Table;
 
 static uint64_t mix(uint64_t x)
@@ -1232,13 +1233,14 @@ static PyObject *Table_canonical(Table *self, PyObject *arg)
     return res;
 }
 
-/* set_weights(W, cols, bias, slope, intercept): the float16 weight matrix (rows may be padded)
- * and the calibration of its first cols columns, for score() */
+/* set_weights(W, cols, bias, slope, intercept[, gates]): the float16 weight matrix (rows may be
+ * padded), the calibration of its first cols columns and, optionally, a float32 threshold per
+ * column for score()'s fired bits (inf: the column never fires), for score() */
 static PyObject *Table_set_weights(Table *self, PyObject *args)
 {
-    PyObject *wobj, *bobj, *aobj, *cobj;
+    PyObject *wobj, *bobj, *aobj, *cobj, *gobj = NULL;
     Py_ssize_t cols;
-    if (!PyArg_ParseTuple(args, "OnOOO", &wobj, &cols, &bobj, &aobj, &cobj))
+    if (!PyArg_ParseTuple(args, "OnOOO|O", &wobj, &cols, &bobj, &aobj, &cobj, &gobj))
         return NULL;
     Py_buffer W;
     if (PyObject_GetBuffer(wobj, &W, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_ND) < 0)
@@ -1303,6 +1305,18 @@ static PyObject *Table_set_weights(Table *self, PyObject *args)
     self->shows = shows;
     self->id_bits = bits;
     self->id_summary = summary;
+    for (Py_ssize_t j = 0; j < MAX_OUTPUTS; j++)
+        self->gate[j] = INFINITY;
+    if (gobj != NULL && gobj != Py_None) {
+        Py_buffer G;
+        if (float_vector(gobj, &G, cols, "gates") < 0) {
+            PyMem_Free(shows); PyMem_Free(bits); PyMem_Free(summary);
+            PyBuffer_Release(&W); PyBuffer_Release(&B); PyBuffer_Release(&A); PyBuffer_Release(&C);
+            return NULL;
+        }
+        memcpy(self->gate, G.buf, (size_t)cols * sizeof(float));
+        PyBuffer_Release(&G);
+    }
     memcpy(self->bias, B.buf, (size_t)cols * sizeof(float));
     memcpy(self->slope, A.buf, (size_t)cols * sizeof(float));
     memcpy(self->icpt, C.buf, (size_t)cols * sizeof(float));
@@ -1315,11 +1329,12 @@ static PyObject *Table_set_weights(Table *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
-/* score(sentence, negation, prefixes, extra, cues) -> (probabilities, carried): one call for a
+/* score(sentence, negation, prefixes, extra, cues) -> (probabilities, carried, fired): one call for a
  * normalised sentence. The probabilities (bytes of float32) are those of
  * weight_sum_half(W, cols, grams("^" + canonical(sentence) + "$", ...), bias, slope, intercept)
  * with set_weights' arguments; carried (an int) has bit j set when a text n-gram of the sentence
- * (ModelDetector's shows_text) has a weight > 0 for output j. The ids themselves are not kept:
+ * (ModelDetector's shows_text) has a weight > 0 for output j; fired (an int) has bit j set when
+ * probability j is not below set_weights' gate for j. The ids themselves are not kept:
  * a sentence's few bytes stay in the caller's memo, its features are found again when asked. */
 static PyObject *Table_score(Table *self, PyObject *args)
 {
@@ -1362,24 +1377,31 @@ static PyObject *Table_score(Table *self, PyObject *args)
     uint64_t carried = 0;
     sum_half(self->weights.buf, stride, ids, k, acc, self->n_outputs, self->shows, &carried);
     scratch_done(self);
-    for (Py_ssize_t j = 0; j < self->n_outputs; j++)
+    uint64_t fired = 0;
+    for (Py_ssize_t j = 0; j < self->n_outputs; j++) {
         acc[j] = calibrate(acc[j], self->bias[j], self->slope[j], self->icpt[j]);
+        if (!(acc[j] < self->gate[j]))
+            fired |= (uint64_t)1 << j;
+    }
     PyObject *p = PyBytes_FromStringAndSize((const char *)acc, self->n_outputs * (Py_ssize_t)sizeof(float));
     PyObject *c = p == NULL ? NULL : PyLong_FromUnsignedLongLong(carried);
-    if (c == NULL) {
+    PyObject *f = c == NULL ? NULL : PyLong_FromUnsignedLongLong(fired);
+    if (f == NULL) {
         Py_XDECREF(p);
+        Py_XDECREF(c);
         return NULL;
     }
-    PyObject *res = PyTuple_Pack(2, p, c);
+    PyObject *res = PyTuple_Pack(3, p, c, f);
     Py_DECREF(p);
     Py_DECREF(c);
+    Py_DECREF(f);
     return res;
 }
 
 static PyMethodDef Table_methods[] = {
-    {"set_weights", (PyCFunction)Table_set_weights, METH_VARARGS, "set_weights(W, cols, bias, slope, intercept)"},
+    {"set_weights", (PyCFunction)Table_set_weights, METH_VARARGS, "set_weights(W, cols, bias, slope, intercept[, gates])"},
     {"score", (PyCFunction)Table_score, METH_VARARGS,
-     "score(sentence, negation, prefixes, extra, cues) -> (float32 probabilities as bytes, carried bit mask)"},
+     "score(sentence, negation, prefixes, extra, cues) -> (float32 probabilities as bytes, carried bits, fired bits)"},
     {"grams", (PyCFunction)Table_grams, METH_VARARGS,
      "grams(text, negation, prefixes, extra, cues=False) -> bytes of int64 ids"},
     {"canonical", (PyCFunction)Table_canonical, METH_O, "canonical(text) -> str (features.canonical)"},

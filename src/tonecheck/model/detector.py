@@ -129,9 +129,15 @@ class ModelDetector:
         self._sub_cols = {cat: np.array([self._col[f"{side}:{st}"] for st in self._subs[cat]], dtype=np.int64)
                           for side, cats in self._cats.items() for cat in cats}
         self.cues = CueMatcher(w.meta["cue_classes"]) if w.meta.get("cue_classes") else None
-        self._fast = _FastFeatures(w.vocab, self.cues, weights=w)
+        # Each category column's threshold as float32 (what detect compares its probability with):
+        # the C path reports which columns reach theirs, so most sentences need no look at all.
+        gates = np.full(len(w.columns), np.inf, dtype=np.float32)
+        for side, cats in self._cats.items():
+            for c in cats:
+                gates[self._col[f"{side}:{c}"]] = np.float32(self.thresholds.get(c, 1.1))
+        self._fast = _FastFeatures(w.vocab, self.cues, weights=w, gates=gates)
         self._memo: dict[tuple, _Scored] = {}
-        self._plans: dict[tuple, list] = {}
+        self._plans: dict[tuple, tuple[int, list]] = {}
 
     @property
     def categories(self) -> tuple[str, ...]:
@@ -158,9 +164,11 @@ class ModelDetector:
         later): a caller that only confirms rule findings or re-checks a rewrite needs none.
         """
         side = "agent" if role == "agent" else "customer"
-        plan = self._plans.get((side, only))
-        if plan is None:
-            plan = self._plans[(side, only)] = self._plan(side, only)
+        planned = self._plans.get((side, only))
+        if planned is None:
+            plan = self._plan(side, only)
+            planned = self._plans[(side, only)] = (sum(1 << ci for _, ci, *_ in plan), plan)
+        looked, plan = planned
         if not plan:
             return []
         spans = [(s, e) for s, e in sentences if _TWO_CONTENT_CHARS.search(text, s, e)]
@@ -170,6 +178,8 @@ class ModelDetector:
         setting = (role, counterpart, channel, flags)
         for s, e in spans:
             scored = self._score(text[s:e], setting)
+            if scored.fired is not None and not scored.fired & looked:
+                continue  # no category looked at reaches its threshold (the C path says so at once)
             p = scored.p
             fids = None
             for cat, ci, t, sub_cols, subs in plan:
@@ -227,18 +237,28 @@ class ModelDetector:
 
 class _Scored:
     """One sentence's probabilities (floats, column by column) and which outputs some text n-gram
-    pushes up. The C path gives both at once: the probabilities as float32 (read through a
-    memoryview), the outputs as a bit mask; a remembered sentence then keeps about 150 bytes
-    instead of its feature ids and a list of float objects. The Python path keeps the feature
-    ids and works the outputs out when first asked."""
+    pushes up. The C path gives both at once, with the columns that reach their thresholds
+    (``fired``): the probabilities as float32 bytes (read through a memoryview when a column
+    fired), the outputs as bit masks; a remembered sentence then keeps about 150 bytes instead of
+    its feature ids and a list of float objects. The Python path keeps the probabilities as a
+    list and the feature ids, and works the outputs out when first asked (``fired`` is None)."""
 
-    __slots__ = ("p", "_mask", "_fids", "_carried")
+    __slots__ = ("_p", "_raw", "_mask", "_fids", "_carried", "fired")
 
-    def __init__(self, p: "list[float] | memoryview", mask: int | None = None, fids: np.ndarray | None = None) -> None:
-        self.p = p
+    def __init__(self, p: "list[float] | bytes", mask: int | None = None, fids: np.ndarray | None = None,
+                 fired: int | None = None) -> None:
+        self._p = None if isinstance(p, bytes) else p
+        self._raw = p if isinstance(p, bytes) else None
         self._mask = mask
         self._fids = fids
         self._carried: dict[int, bool] | None = None
+        self.fired = fired
+
+    @property
+    def p(self) -> "list[float] | memoryview":
+        if self._p is None:
+            self._p = memoryview(self._raw).cast("f")
+        return self._p
 
     def carried(self, col: int, W: np.ndarray, fast: "_FastFeatures") -> bool:
         """Whether a text n-gram of two characters or more weighs for output ``col`` (what
@@ -279,7 +299,7 @@ class _FastFeatures:
     """
 
     def __init__(self, vocab: dict[str, int], cues: "CueMatcher | None" = None, accelerated: bool = True,
-                 weights: "_Weights | None" = None) -> None:
+                 weights: "_Weights | None" = None, gates: np.ndarray | None = None) -> None:
         self.cues = cues
         # (a text's own "^" or "$" as a one-character feature is left out: the markers would match it)
         plain = [g for g in vocab if "|" not in g and not (g[1:2] == ":" and g[0] in "RCHFK") and g not in ("^", "$")]
@@ -302,11 +322,12 @@ class _FastFeatures:
         self._negation = "N|" in self.twins
         self.plain: dict[str, int] = {}  # the Python path's table (empty when the C table serves)
         if _grams is not None and accelerated:
-            self._build_table(plain, cues, weights)
+            self._build_table(plain, cues, weights, gates)
         if self.table is None:
             self.plain = {g: vocab[g] for g in plain}
 
-    def _build_table(self, plain: list[str], cues: "CueMatcher | None", weights: "_Weights | None") -> None:
+    def _build_table(self, plain: list[str], cues: "CueMatcher | None", weights: "_Weights | None",
+                     gates: np.ndarray | None) -> None:
         """The C table of the known n-grams (with the cue words and the weights where it can take
         them). A vocabulary it cannot hold (more distinct characters than its codes) stays with
         the Python path."""
@@ -330,7 +351,7 @@ class _FastFeatures:
         self._c_cues = cue_args is not None
         if weights is not None and weights.half is not None and (cues is None or self._c_cues):
             self.half = _line_rows(weights.half)
-            table.set_weights(self.half, len(weights.bias), weights.bias, weights.a, weights.b)
+            table.set_weights(self.half, len(weights.bias), weights.bias, weights.a, weights.b, gates)
             self._in_c = True
 
     @cached_property
@@ -387,8 +408,8 @@ class _FastFeatures:
         :meth:`sentence` and :meth:`probabilities`."""
         if self._in_c:
             extra, mask = self._setting(role, counterpart, channel, flags)
-            p, carried = self.table.score(sentence, self._negation, mask, extra, self._c_cues)
-            return _Scored(memoryview(p).cast("f"), mask=carried)
+            p, carried, fired = self.table.score(sentence, self._negation, mask, extra, self._c_cues)
+            return _Scored(p, mask=carried, fired=fired)
         fids = self.sentence(sentence, role, counterpart, channel, flags)
         return _Scored(self.probabilities(w, fids), fids=fids)
 
