@@ -292,3 +292,18 @@ def test_configured_thresholds_give_the_same_hits_on_both_paths():
         assert got == slow.detect(*args)
         hits += len(got)
     assert hits > 50  # the texts do reach the thresholds
+
+
+def test_the_memo_keeps_at_most_its_size_dropping_the_oldest():
+    from tonecheck.model.detector import _Memo
+
+    memo = _Memo(3)
+    a, b = memo.table(("agent", "debtor")), memo.table(("agent", "third_party"))
+    for i in range(3):
+        memo.put(a, f"a{i}", None)
+    memo.put(a, "a3", None)  # full: a0, the oldest of this setting, goes
+    assert list(a) == ["a1", "a2", "a3"] and len(memo) == 3
+    memo.put(b, "b0", None)  # this setting has none: another's oldest goes
+    assert list(a) == ["a2", "a3"] and list(b) == ["b0"] and len(memo) == 3
+    memo.clear()
+    assert len(memo) == 0 and not memo.table(("agent", "debtor"))

@@ -15,6 +15,7 @@ import json
 import math
 import mmap
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from importlib import resources
@@ -136,7 +137,7 @@ class ModelDetector:
             for c in cats:
                 gates[self._col[f"{side}:{c}"]] = np.float32(self.thresholds.get(c, 1.1))
         self._fast = _FastFeatures(w.vocab, self.cues, weights=w, gates=gates)
-        self._memo: dict[tuple, _Scored] = {}
+        self._memo = _Memo(_MEMO_SIZE)
         self._plans: dict[tuple, tuple[int, list]] = {}
 
     @property
@@ -171,13 +172,18 @@ class ModelDetector:
         looked, plan = planned
         if not plan:
             return []
-        spans = [(s, e) for s, e in sentences if _TWO_CONTENT_CHARS.search(text, s, e)]
-        if not spans:
-            return []  # punctuation and fillers only (，嗯，嗯): nothing to judge
         out: list[ModelHit] = []
         setting = (role, counterpart, channel, flags)
-        for s, e in spans:
-            scored = self._score(text[s:e], setting)
+        memo = self._memo.table(setting)
+        for s, e in sentences:
+            sentence = text[s:e]
+            scored = memo.get(sentence, _UNSEEN)
+            if scored is _UNSEEN:
+                # Punctuation and fillers only (，嗯，嗯): nothing to judge, remembered as such.
+                scored = self._fast.scored(self._w, sentence, *setting) if _TWO_CONTENT_CHARS.search(sentence) else None
+                self._memo.put(memo, sentence, scored)
+            if scored is None:
+                continue
             if scored.fired is not None and not scored.fired & looked:
                 continue  # no category looked at reaches its threshold (the C path says so at once)
             p = scored.p
@@ -214,25 +220,46 @@ class ModelDetector:
         fids = self._fast.sentence(sentence, role, counterpart, channel, flags)
         return self._fast.evidence(fids, self._w.W[fids, self._col[f"{side}:{subtype}"]])
 
-    def _score(self, sentence: str, setting: tuple) -> "_Scored":
-        """Calibrated probabilities of one normalised sentence in its setting (a :class:`_Scored`).
-
-        Remembered for the last few thousand (sentence, setting) pairs: scripts repeat the same
-        sentences all day, and a rewrite's re-check meets the sentences it kept and our own
-        polite replacements again.
-        """
-        key = (sentence, setting)
-        got = self._memo.get(key)
-        if got is None:
-            got = self._fast.scored(self._w, sentence, *setting)
-            if len(self._memo) >= _MEMO_SIZE:
-                self._memo.pop(next(iter(self._memo)))
-            self._memo[key] = got
-        return got
-
     def forget(self) -> None:
         """Drop the remembered sentences (benchmarks measure first contact with this)."""
         self._memo.clear()
+
+
+class _Memo:
+    """Scores of the last few thousand (sentence, setting) pairs: scripts repeat the same
+    sentences all day, and a rewrite's re-check meets the sentences it kept and our own polite
+    replacements again. One table per setting, so that a lookup hashes the sentence alone; when
+    full, the oldest entry of the setting being added to goes (of another setting when it has
+    none)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.count = 0
+        self.by_setting: dict[tuple, OrderedDict[str, "_Scored | None"]] = {}
+
+    def table(self, setting: tuple) -> "OrderedDict[str, _Scored | None]":
+        got = self.by_setting.get(setting)
+        if got is None:
+            got = self.by_setting[setting] = OrderedDict()
+        return got
+
+    def put(self, table: "OrderedDict[str, _Scored | None]", sentence: str, scored: "_Scored | None") -> None:
+        if self.count >= self.size:
+            victim = table if table else next(t for t in self.by_setting.values() if t)
+            victim.popitem(last=False)
+            self.count -= 1
+        table[sentence] = scored
+        self.count += 1
+
+    def __len__(self) -> int:
+        return self.count
+
+    def clear(self) -> None:
+        self.by_setting.clear()
+        self.count = 0
+
+
+_UNSEEN = object()
 
 
 class _Scored:
