@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 import ahocorasick_rs
 
@@ -112,9 +112,11 @@ class Tables:
     ok: bytes                                      # per rule, 1 where it applies (for the C gate index)
 
 
-@dataclass(frozen=True, slots=True)
-class Setting:
-    """Who speaks, who listens, on which channel, with which dialogue flags active."""
+class Setting(NamedTuple):
+    """Who speaks, who listens, on which channel, with which dialogue flags active.
+
+    A named tuple: every check looks its rule tables up by it, and a tuple hashes and compares
+    in C (a frozen dataclass did both in Python)."""
 
     role: str
     counterpart: str
