@@ -99,8 +99,11 @@ class Engine:
             hits, cut = det.detect(doc, setting, hits)
             truncated = truncated or cut
         findings = settle(hits, doc)
-        rewrite, cut = Rewriter(lambda n: self._flagged(n, setting, deadline), counterpart).rewrite(
-            doc.norm, findings, truncated)
+        if any(f.is_violation for f in findings):
+            rewrite, cut = Rewriter(lambda n: self._flagged(n, setting, deadline), counterpart).rewrite(
+                doc.norm, findings, truncated)
+        else:  # nothing to fix (what Rewriter.rewrite returns too, without building it)
+            rewrite, cut = doc.norm.original, False
         return Run(findings, rewrite, truncated or cut, doc.norm, doc)
 
     def _flagged(self, norm: Normalized, setting: Setting, deadline: Deadline) -> tuple[Flagged, bool]:
