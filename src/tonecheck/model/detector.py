@@ -68,8 +68,9 @@ def _read(path: Path) -> _Weights:
         vocab_words = bytes(z["vocab"]).decode("utf-8").split("\n")
         columns = tuple(bytes(z["columns"]).decode("utf-8").split("\n"))
         meta = json.loads(bytes(z["meta"]).decode("utf-8"))
-        half = z["W"] if z["W"].dtype == np.float16 else None
-        W = z["W"].astype(np.float32)
+        raw = z["W"]  # (each z[...] reads the array from the archive again)
+        half = raw if raw.dtype == np.float16 else None
+        W = raw.astype(np.float32)
         bias, a, b = z["bias"].astype(np.float32), z["a"].astype(np.float32), z["b"].astype(np.float32)
     return _Weights(dict(zip(vocab_words, range(len(vocab_words)))), W, bias, a, b, columns, meta, half)
 
