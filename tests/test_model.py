@@ -99,7 +99,7 @@ def test_c_and_python_paths_agree(text, cp, flags, role):
     assert list(got_scored.p) == list(ref_scored.p) == PYTHON_PATH.probabilities(MODEL._w, ref)
     W = MODEL._w.W
     for col in range(W.shape[1]):  # which outputs a text n-gram pushes up (in C: a bit mask from score())
-        assert got_scored.carried(col, W, fast) == ref_scored.carried(col, W, PYTHON_PATH)
+        assert got_scored.carried(col, MODEL._w, fast) == ref_scored.carried(col, MODEL._w, PYTHON_PATH)
     if got_scored.fired is not None:  # the category columns that reach their thresholds, and no other
         gated = {MODEL._col[f"{sd}:{c}"]: float(np.float32(MODEL.thresholds.get(c, 1.1)))
                  for sd, cats in MODEL._cats.items() for c in cats}

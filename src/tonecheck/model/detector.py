@@ -54,13 +54,23 @@ class ModelHit(NamedTuple):
 @dataclass(frozen=True)
 class _Weights:
     vocab: dict[str, int]
-    W: np.ndarray          # (features, outputs) float32
+    stored: np.ndarray     # (features, outputs), as stored: float16 in the shipped model
     bias: np.ndarray       # (outputs,)
     a: np.ndarray          # Platt slope per output
     b: np.ndarray          # Platt intercept per output
     columns: tuple[str, ...]
     meta: dict
-    half: np.ndarray | None = None  # W as stored, in float16 (W is its exact float32 copy)
+
+    @property
+    def half(self) -> np.ndarray | None:
+        """The stored weights when they are float16 (what the C path reads)."""
+        return self.stored if self.stored.dtype == np.float16 else None
+
+    @cached_property
+    def W(self) -> np.ndarray:
+        """The weights in float32 (an exact copy of float16 ones), made when first needed: the
+        C path reads the stored rows, so a checker using it never holds these 24 MB."""
+        return self.stored if self.stored.dtype == np.float32 else self.stored.astype(np.float32)
 
 
 def _read(path: Path) -> _Weights:
@@ -68,11 +78,9 @@ def _read(path: Path) -> _Weights:
         vocab_words = bytes(z["vocab"]).decode("utf-8").split("\n")
         columns = tuple(bytes(z["columns"]).decode("utf-8").split("\n"))
         meta = json.loads(bytes(z["meta"]).decode("utf-8"))
-        raw = z["W"]  # (each z[...] reads the array from the archive again)
-        half = raw if raw.dtype == np.float16 else None
-        W = raw.astype(np.float32)
+        stored = z["W"]
         bias, a, b = z["bias"].astype(np.float32), z["a"].astype(np.float32), z["b"].astype(np.float32)
-    return _Weights(dict(zip(vocab_words, range(len(vocab_words)))), W, bias, a, b, columns, meta, half)
+    return _Weights(dict(zip(vocab_words, range(len(vocab_words)))), stored, bias, a, b, columns, meta)
 
 
 def _line_rows(half: np.ndarray) -> np.ndarray:
@@ -199,9 +207,9 @@ class ModelDetector:
                     if evidence:
                         if fids is None:
                             fids = self._fast.sentence(text[s:e], *setting)
-                        ev: tuple[str, ...] | None = self._fast.evidence(fids, self._w.W[fids, col]) or None
+                        ev: tuple[str, ...] | None = self._fast.evidence(fids, self._column(fids, col)) or None
                     else:
-                        ev = () if scored.carried(col, self._w.W, self._fast) else None
+                        ev = () if scored.carried(col, self._w, self._fast) else None
                     if ev is None:
                         continue  # no stretch of text carries it: the setting and the prior alone do not report
                     out.append(ModelHit(s, e, cat, st, p[ci], ev, bool(sure)))
@@ -219,7 +227,13 @@ class ModelDetector:
         """The n-grams that weighed most for ``subtype`` in one normalised sentence."""
         side = "agent" if role == "agent" else "customer"
         fids = self._fast.sentence(sentence, role, counterpart, channel, flags)
-        return self._fast.evidence(fids, self._w.W[fids, self._col[f"{side}:{subtype}"]])
+        return self._fast.evidence(fids, self._column(fids, self._col[f"{side}:{subtype}"]))
+
+    def _column(self, fids: np.ndarray, col: int) -> np.ndarray:
+        """The weights of features ``fids`` for output ``col`` (from the C path's float16 rows
+        where they are loaded: the same values as the float32 copy, which then need not be made)."""
+        half = self._fast.half
+        return half[fids, col] if half is not None else self._w.W[fids, col]
 
     def forget(self) -> None:
         """Drop the remembered sentences (benchmarks measure first contact with this)."""
@@ -288,7 +302,7 @@ class _Scored:
             self._p = memoryview(self._raw).cast("f")
         return self._p
 
-    def carried(self, col: int, W: np.ndarray, fast: "_FastFeatures") -> bool:
+    def carried(self, col: int, w: "_Weights", fast: "_FastFeatures") -> bool:
         """Whether a text n-gram of two characters or more weighs for output ``col`` (what
         :meth:`_FastFeatures.evidence` would show something for)."""
         if self._mask is not None:
@@ -298,7 +312,7 @@ class _Scored:
         got = self._carried.get(col)
         if got is None:
             fids = self._fids
-            got = self._carried[col] = any(map(fast.shows_text, fids[W[fids, col] > 0].tolist()))
+            got = self._carried[col] = any(map(fast.shows_text, fids[w.W[fids, col] > 0].tolist()))
         return got
 
 
