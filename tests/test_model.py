@@ -212,8 +212,9 @@ def _sequential_sums(half: np.ndarray, ids: list[int]) -> np.ndarray:
 
 @pytest.mark.parametrize("shape, cols", [((300, 70), 70), ((300, 32), 28), ((300, 28), 28), ((300, 9), 5)])
 def test_half_weight_sums_are_the_float32_sums(shape, cols):
-    """weight_sum_half converts every float16 exactly and adds in the same order as numpy, on the
-    processor's conversion (up to 64 columns, padded rows read) and on the portable one (more)."""
+    """weight_sum on a float16 matrix converts every float16 exactly and adds in the same order
+    as numpy, on the processor's conversion (up to 64 columns, padded rows read) and on the
+    portable one (more); on their float32 copy it gives the same sums."""
     grams = pytest.importorskip("tonecheck._grams")
     rng = np.random.default_rng(7)
     bits = rng.integers(0, 1 << 16, size=shape, dtype=np.uint16)
@@ -221,14 +222,16 @@ def test_half_weight_sums_are_the_float32_sums(shape, cols):
     bits[0, :] = np.arange(shape[1], dtype=np.uint16)  # the smallest subnormals
     half = bits.view(np.float16)
     for ids in ([], [0], [5, 5, 17], sorted(rng.choice(300, 120, replace=False).tolist())):
-        got = np.frombuffer(grams.weight_sum_half(half, cols, np.array(ids, dtype=np.int64)), dtype=np.float32)
+        got = np.frombuffer(grams.weight_sum(half, np.array(ids, dtype=np.int64), cols=cols), dtype=np.float32)
         assert np.array_equal(got, _sequential_sums(half, ids)[:cols] if ids else np.zeros(cols, np.float32))
+        as32 = grams.weight_sum(half.astype(np.float32), np.array(ids, dtype=np.int64), cols=cols)
+        assert np.array_equal(np.frombuffer(as32, dtype=np.float32), got)
     with pytest.raises(ValueError, match="cols"):
-        grams.weight_sum_half(half, shape[1] + 1, np.array([0], dtype=np.int64))
+        grams.weight_sum(half, np.array([0], dtype=np.int64), cols=shape[1] + 1)
     with pytest.raises(IndexError):
-        grams.weight_sum_half(half, cols, np.array([shape[0]], dtype=np.int64))
+        grams.weight_sum(half, np.array([shape[0]], dtype=np.int64), cols=cols)
     with pytest.raises(TypeError, match="float16"):
-        grams.weight_sum_half(half.astype(np.float32), cols, np.array([0], dtype=np.int64))
+        grams.weight_sum(half.astype(np.float64), np.array([0], dtype=np.int64), cols=cols)
 
 
 def test_long_sentences_agree_on_both_paths():
@@ -307,3 +310,22 @@ def test_the_memo_keeps_at_most_its_size_dropping_the_oldest():
     assert list(a) == ["a2", "a3"] and list(b) == ["b0"] and len(memo) == 3
     memo.clear()
     assert len(memo) == 0 and not memo.table(("agent", "debtor"))
+
+
+def test_explain_names_the_evidence_a_model_finding_would_name():
+    """``tonecheck explain`` shows, for the likeliest subtype, the n-grams the detector itself
+    gives as a finding's evidence (one code path, not a second ranking)."""
+    import re
+
+    from tonecheck.explain import explain
+    from tonecheck.engine import sentence_spans
+
+    text = "你真有本事啊，欠钱不还还这么横"
+    out = explain(CHECKER, text)
+    got = re.findall(r"最可能的子类：([a-z_.]+)（[^）]*）[0-9.]+；依据：(.*)", out)
+    assert got, out
+    norm = normalize(text)
+    sents = [norm.text[s:e] for s, e in sentence_spans(norm)]
+    for (subtype, shown), sent in zip(got, sents):
+        ev = MODEL.evidence(sent, subtype, "agent", "unknown", "call")
+        assert shown == ("、".join(f"「{g}」" for g in ev) or "无")

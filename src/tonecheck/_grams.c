@@ -18,11 +18,13 @@
  *   (features.negated_starts), the T|/D|/X| twins of
  *   2- and 3-grams whose bit (1, 2, 4) is set in `prefixes`, the ids in `extra` and, with
  *   `cues`, the cue tokens of the classes whose words occur in `text`.
- * weight_sum(W, ids[, bias, slope, intercept]) -> bytes: float32 sums of the rows `ids` of the
- *   C-contiguous float32 matrix W, row after row in the order given (numpy's
- *   W[ids].sum(axis=0), bit for bit); with bias, slope and intercept, a list of the calibrated
- *   probabilities: float32(1 / (1 + exp(-clip(slope * (sum + bias) + intercept, -50, 50)))),
- *   the sigmoid in double precision.
+ * weight_sum(W, ids, bias=None, slope=None, intercept=None, *, cols=None) -> bytes: float32 sums
+ *   of the first `cols` columns (all by default) of the rows `ids` of the C-contiguous float32
+ *   or float16 matrix W (float16 converted exactly; its rows may be padded), row after row in
+ *   the order given (numpy's W[ids].astype(float32).sum(axis=0), bit for bit); with bias, slope
+ *   and intercept, a list of the calibrated probabilities:
+ *   float32(1 / (1 + exp(-clip(slope * (sum + bias) + intercept, -50, 50)))), the sigmoid in
+ *   double precision.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -883,62 +885,41 @@ static PyObject *calibrated(const float *acc, Py_ssize_t cols, PyObject *bobj, P
     return out;
 }
 
-/* W (a C-contiguous 2-D array of `format`) and ids (int64 rows of W, each checked) */
-static int matrix_and_ids(PyObject *wobj, PyObject *iobj, const char *format, Py_buffer *W, Py_buffer *I)
+/* W: a C-contiguous 2-D float32 ("f") or float16 ("e") array; only float16 when half_only */
+static int weight_matrix(PyObject *wobj, int half_only, Py_buffer *W)
 {
     if (PyObject_GetBuffer(wobj, W, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_ND) < 0)
         return -1;
-    Py_ssize_t itemsize = format[0] == 'f' ? 4 : 2;
-    if (W->ndim != 2 || W->itemsize != itemsize || W->format == NULL || strcmp(W->format, format) != 0) {
+    int f32 = !half_only && W->itemsize == 4 && W->format != NULL && strcmp(W->format, "f") == 0;
+    int f16 = W->itemsize == 2 && W->format != NULL && strcmp(W->format, "e") == 0;
+    if (W->ndim != 2 || !(f32 || f16)) {
         PyBuffer_Release(W);
-        PyErr_Format(PyExc_TypeError, "W must be a C-contiguous 2-D %s array", format[0] == 'f' ? "float32" : "float16");
+        PyErr_SetString(PyExc_TypeError, half_only ? "W must be a C-contiguous 2-D float16 array"
+                                                   : "W must be a C-contiguous 2-D float32 or float16 array");
         return -1;
     }
-    if (PyObject_GetBuffer(iobj, I, PyBUF_C_CONTIGUOUS) < 0) { PyBuffer_Release(W); return -1; }
+    return 0;
+}
+
+/* ids: int64 rows of a matrix of `rows` rows, each checked */
+static int row_ids(PyObject *iobj, Py_ssize_t rows, Py_buffer *I)
+{
+    if (PyObject_GetBuffer(iobj, I, PyBUF_C_CONTIGUOUS) < 0)
+        return -1;
     if (I->len % (Py_ssize_t)sizeof(int64_t) != 0) {
-        PyBuffer_Release(W); PyBuffer_Release(I);
+        PyBuffer_Release(I);
         PyErr_SetString(PyExc_TypeError, "ids must be int64");
         return -1;
     }
     const int64_t *ids = I->buf;
     for (Py_ssize_t r = 0; r < I->len / (Py_ssize_t)sizeof(int64_t); r++) {
-        if (ids[r] < 0 || ids[r] >= W->shape[0]) {
-            PyBuffer_Release(W); PyBuffer_Release(I);
+        if (ids[r] < 0 || ids[r] >= rows) {
+            PyBuffer_Release(I);
             PyErr_Format(PyExc_IndexError, "row %lld out of range", (long long)ids[r]);
             return -1;
         }
     }
     return 0;
-}
-
-static PyObject *weight_sum(PyObject *mod, PyObject *args)
-{
-    PyObject *wobj, *iobj, *bobj = NULL, *aobj = NULL, *cobj = NULL;
-    if (!PyArg_ParseTuple(args, "OO|OOO", &wobj, &iobj, &bobj, &aobj, &cobj))
-        return NULL;
-    Py_buffer W, I;
-    if (matrix_and_ids(wobj, iobj, "f", &W, &I) < 0)
-        return NULL;
-    Py_ssize_t cols = W.shape[1], k = I.len / (Py_ssize_t)sizeof(int64_t);
-    const float *w = (const float *)W.buf;
-    const int64_t *ids = (const int64_t *)I.buf;
-    PyObject *res = PyBytes_FromStringAndSize(NULL, cols * (Py_ssize_t)sizeof(float));
-    if (res == NULL) { PyBuffer_Release(&W); PyBuffer_Release(&I); return NULL; }
-    float *acc = (float *)PyBytes_AS_STRING(res);
-    for (Py_ssize_t j = 0; j < cols; j++)
-        acc[j] = 0.0f;
-    for (Py_ssize_t r = 0; r < k; r++) {
-        const float *src = w + ids[r] * cols;
-        for (Py_ssize_t j = 0; j < cols; j++)
-            acc[j] += src[j];
-    }
-    PyBuffer_Release(&W);
-    PyBuffer_Release(&I);
-    if (bobj == NULL)
-        return res;
-    PyObject *out = calibrated(acc, cols, bobj, aobj, cobj);
-    Py_DECREF(res);
-    return out;
 }
 
 /* float16 -> float32, exactly (every half is a float) */
@@ -1045,21 +1026,22 @@ static void sum_half(const uint16_t *w, Py_ssize_t stride, const int64_t *ids, P
     sum_half_rows(w, stride, ids, k, acc, cols, shows, carried);
 }
 
-/* weight_sum_half(W, cols, ids[, bias, slope, intercept]): weight_sum over the first `cols`
- * columns of a float16 matrix whose rows may be padded (a 64-byte row is one cache line) */
-static PyObject *weight_sum_half(PyObject *mod, PyObject *args)
+/* weight_sum(W, ids, bias=None, slope=None, intercept=None, *, cols=None): see the top of the file */
+static PyObject *weight_sum(PyObject *mod, PyObject *args, PyObject *kwds)
 {
-    PyObject *wobj, *iobj, *bobj = NULL, *aobj = NULL, *cobj = NULL;
-    Py_ssize_t cols;
-    if (!PyArg_ParseTuple(args, "OnO|OOO", &wobj, &cols, &iobj, &bobj, &aobj, &cobj))
+    static char *kwlist[] = {"W", "ids", "bias", "slope", "intercept", "cols", NULL};
+    PyObject *wobj, *iobj, *bobj = Py_None, *aobj = Py_None, *cobj = Py_None, *colobj = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|OOO$O", kwlist, &wobj, &iobj, &bobj, &aobj, &cobj, &colobj))
         return NULL;
     Py_buffer W, I;
-    if (matrix_and_ids(wobj, iobj, "e", &W, &I) < 0)
+    if (weight_matrix(wobj, 0, &W) < 0)
         return NULL;
-    Py_ssize_t stride = W.shape[1], k = I.len / (Py_ssize_t)sizeof(int64_t);
-    if (cols < 0 || cols > stride) {
+    if (row_ids(iobj, W.shape[0], &I) < 0) { PyBuffer_Release(&W); return NULL; }
+    Py_ssize_t stride = W.shape[1], k = I.len / (Py_ssize_t)sizeof(int64_t), cols = stride;
+    if (colobj != Py_None && ((cols = PyLong_AsSsize_t(colobj)) < 0 || cols > stride)) {
         PyBuffer_Release(&W); PyBuffer_Release(&I);
-        PyErr_Format(PyExc_ValueError, "cols %zd not in 0..%zd", cols, stride);
+        if (!PyErr_Occurred())
+            PyErr_Format(PyExc_ValueError, "cols %zd not in 0..%zd", cols, stride);
         return NULL;
     }
     PyObject *res = PyBytes_FromStringAndSize(NULL, cols * (Py_ssize_t)sizeof(float));
@@ -1067,12 +1049,21 @@ static PyObject *weight_sum_half(PyObject *mod, PyObject *args)
     float *acc = (float *)PyBytes_AS_STRING(res);
     for (Py_ssize_t j = 0; j < cols; j++)
         acc[j] = 0.0f;
-    sum_half(W.buf, stride, I.buf, k, acc, cols, NULL, NULL);
+    const int64_t *ids = I.buf;
+    if (W.itemsize == 2) {
+        sum_half(W.buf, stride, ids, k, acc, cols, NULL, NULL);
+    } else {
+        for (Py_ssize_t r = 0; r < k; r++) {
+            const float *src = (const float *)W.buf + ids[r] * stride;
+            for (Py_ssize_t j = 0; j < cols; j++)
+                acc[j] += src[j];
+        }
+    }
     PyBuffer_Release(&W);
     PyBuffer_Release(&I);
-    if (bobj == NULL)
+    if (bobj == Py_None)
         return res;
-    PyObject *out = calibrated(acc, cols, bobj, aobj, cobj);
+    PyObject *out = calibrated(acc, cols, bobj, aobj == Py_None ? NULL : aobj, cobj == Py_None ? NULL : cobj);
     Py_DECREF(res);
     return out;
 }
@@ -1243,13 +1234,8 @@ static PyObject *Table_set_weights(Table *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "OnOOO|O", &wobj, &cols, &bobj, &aobj, &cobj, &gobj))
         return NULL;
     Py_buffer W;
-    if (PyObject_GetBuffer(wobj, &W, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_ND) < 0)
+    if (weight_matrix(wobj, 1, &W) < 0)
         return NULL;
-    if (W.ndim != 2 || W.itemsize != 2 || W.format == NULL || strcmp(W.format, "e") != 0) {
-        PyBuffer_Release(&W);
-        PyErr_SetString(PyExc_TypeError, "W must be a C-contiguous 2-D float16 array");
-        return NULL;
-    }
     if (cols < 0 || cols > W.shape[1] || cols > MAX_OUTPUTS) {
         PyBuffer_Release(&W);
         PyErr_Format(PyExc_ValueError, "cols %zd not in 0..%zd", cols, W.shape[1] < MAX_OUTPUTS ? W.shape[1] : MAX_OUTPUTS);
@@ -1331,7 +1317,7 @@ static PyObject *Table_set_weights(Table *self, PyObject *args)
 
 /* score(sentence, negation, prefixes, extra, cues) -> (probabilities, carried, fired): one call for a
  * normalised sentence. The probabilities (bytes of float32) are those of
- * weight_sum_half(W, cols, grams("^" + canonical(sentence) + "$", ...), bias, slope, intercept)
+ * weight_sum(W, grams("^" + canonical(sentence) + "$", ...), bias, slope, intercept, cols=cols)
  * with set_weights' arguments; carried (an int) has bit j set when a text n-gram of the sentence
  * (ModelDetector's shows_text) has a weight > 0 for output j; fired (an int) has bit j set when
  * probability j is not below set_weights' gate for j. The ids themselves are not kept:
@@ -1424,9 +1410,8 @@ static PyTypeObject TableType = {
 };
 
 static PyMethodDef module_methods[] = {
-    {"weight_sum", weight_sum, METH_VARARGS, "weight_sum(W, ids) -> bytes of float32 row sums"},
-    {"weight_sum_half", weight_sum_half, METH_VARARGS,
-     "weight_sum_half(W, cols, ids[, bias, slope, intercept]): weight_sum of a float16 matrix's first cols columns"},
+    {"weight_sum", (PyCFunction)(void (*)(void))weight_sum, METH_VARARGS | METH_KEYWORDS,
+     "weight_sum(W, ids, bias=None, slope=None, intercept=None, *, cols=None) -> float32 sums (bytes) or probabilities"},
     {NULL}
 };
 

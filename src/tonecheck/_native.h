@@ -6,7 +6,7 @@
 
 /* tonecheck.native loads a module only when its API matches: a stale build is not used.
  * Raise it with tonecheck/native.py's API whenever a module's interface changes. */
-#define TONECHECK_C_API 2
+#define TONECHECK_C_API 3
 
 /* The module with its API number and its one type (NULL: none). */
 static PyObject *tonecheck_module(PyModuleDef *def, PyTypeObject *type, const char *type_name)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from .checker import Checker
 from .engine import sentence_spans
-from .model.detector import _evidence
-from .model.features import features
 from .normalize import normalize
 from .pii import mask_result, mask_text
 
@@ -53,10 +51,7 @@ def explain(checker: Checker, text: str, *, role: str = "agent", counterpart: st
                                if k.startswith(f"{side}:{top}.")), reverse=True)
                 if subs:
                     st = subs[0][1]
-                    feats = features(sent, role, counterpart, channel)
-                    idx = model._index(feats)
-                    w = model._w
-                    ev = _evidence(feats, idx, w.W[idx][:, w.columns.index(f"{side}:{st}")], w.vocab) if len(idx) else ()
+                    ev = model.evidence(sent, st, role, counterpart, channel)  # what a model finding would name
                     out.append(f"      最可能的子类：{st}（{names.get(st, '')}）{subs[0][0]:.2f}；"
                                f"依据：{'、'.join('「' + mask(g) + '」' for g in ev) or '无'}")
     out += ["", "结果："]

@@ -14,7 +14,7 @@ from types import ModuleType
 
 # The interface version the Python side expects of every C module (TONECHECK_C_API in the .c
 # files). A module built from other sources (a stale build directory) is not used.
-API = 2
+API = 3
 
 
 def load(name: str) -> ModuleType | None:

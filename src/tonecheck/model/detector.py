@@ -144,7 +144,7 @@ class ModelDetector:
         gates = np.full(len(w.columns), np.inf, dtype=np.float32)
         for side, cats in self._cats.items():
             for c in cats:
-                gates[self._col[f"{side}:{c}"]] = np.float32(self.thresholds.get(c, 1.1))
+                gates[self._col[f"{side}:{c}"]] = self._threshold32(c)
         self._fast = _FastFeatures(w.vocab, self.cues, weights=w, gates=gates)
         self._memo = _Memo(_MEMO_SIZE)
         self._plans: dict[tuple, tuple[int, list]] = {}
@@ -152,10 +152,6 @@ class ModelDetector:
     @property
     def categories(self) -> tuple[str, ...]:
         return tuple(self.thresholds)
-
-    def _index(self, feats: list[str]) -> np.ndarray:
-        vocab = self._w.vocab
-        return np.fromiter((vocab[f] for f in feats if f in vocab), dtype=np.int64)
 
     def scores(self, sentence: str, role: str, counterpart: str, channel: str,
                flags: frozenset[str] = frozenset()) -> dict[str, float]:
@@ -218,9 +214,14 @@ class ModelDetector:
     def _plan(self, side: str, only: frozenset[str] | None) -> list[tuple[str, int, float, list[int], list[str]]]:
         """Per category looked at: its column, its threshold (as float32, the precision of the
         probabilities it is compared with), its subtypes' columns and names."""
-        return [(c, self._col[f"{side}:{c}"], float(np.float32(self.thresholds.get(c, 1.1))),
+        return [(c, self._col[f"{side}:{c}"], float(self._threshold32(c)),
                  self._sub_cols[c].tolist(), list(self._subs[c]))
                 for c in self._cats[side] if only is None or c in only]
+
+    def _threshold32(self, category: str) -> np.float32:
+        """A category's threshold at the precision of the probabilities compared with it (a
+        category without one never fires)."""
+        return np.float32(self.thresholds.get(category, 1.1))
 
     def evidence(self, sentence: str, subtype: str, role: str, counterpart: str, channel: str,
                  flags: frozenset[str] = frozenset()) -> tuple[str, ...]:
@@ -330,14 +331,13 @@ def _calibrated(w: "_Weights", fids: np.ndarray) -> list[float]:
 
 
 class _FastFeatures:
-    """The same features as :func:`features`, restricted to the known ones, looked up in plain
-    dictionaries: every n-gram of the sentence is sliced once and looked up once.
+    """The same features as :func:`features`, restricted to the known ones.
 
-    (An automaton pass or a vectorised lookup is faster on paper; inside a check, where the
-    rules have just filled the caches with their own tables, one dictionary probe per n-gram
-    costs least, and it builds no list of match tuples.) Setting tokens are looked up
-    directly; a conjunction (``T|ab``) or a negated n-gram (``N|ab``) is the prefixed twin of a
-    plain 2- or 3-gram, found through its own dictionary.
+    Where ``tonecheck._grams`` was built, its table finds them (and, holding the weights,
+    scores a whole sentence in one call: :meth:`scored`). Otherwise every n-gram of the
+    sentence is sliced once and looked up once in plain dictionaries. Setting tokens are
+    looked up directly; a conjunction (``T|ab``) or a negated n-gram (``N|ab``) is the prefixed
+    twin of a plain 2- or 3-gram, found through its own dictionary.
     """
 
     def __init__(self, vocab: dict[str, int], cues: "CueMatcher | None" = None, accelerated: bool = True,
@@ -378,9 +378,12 @@ class _FastFeatures:
         known = set(plain)
         words = plain + sorted({g for twins in self.twins.values() for g in twins if g not in known})
         cols = [[vocab[g] for g in plain] + [-1] * (len(words) - len(plain))]
-        for pre in ("N|", *_TWIN_ORDER):
-            twins = self.twins.get(pre, {})
-            cols.append([twins.get(g, -1) for g in words] if twins else [-1] * len(words))
+        at = {g: i for i, g in enumerate(words)}
+        for pre in ("N|", *_TWIN_ORDER):  # filled from the (few) twins, not looked up for every word
+            col = [-1] * len(words)
+            for g, i in self.twins.get(pre, {}).items():
+                col[at[g]] = i
+            cols.append(col)
         try:
             table = _grams.Table(words, *cols)
         except ValueError:
@@ -465,7 +468,7 @@ class _FastFeatures:
         if self.table is None:
             return _calibrated(w, fids)
         if self.half is not None:
-            return _grams.weight_sum_half(self.half, len(w.bias), fids, w.bias, w.a, w.b)
+            return _grams.weight_sum(self.half, fids, w.bias, w.a, w.b, cols=len(w.bias))
         return _grams.weight_sum(w.W, fids, w.bias, w.a, w.b)
 
     def _setting(self, role: str, counterpart: str, channel: str, flags: frozenset[str]) -> tuple[list[int], int]:
@@ -495,24 +498,6 @@ class _FastFeatures:
                 continue
             chosen.append(g)
         return tuple(chosen)
-
-
-def _evidence(feats: list[str], idx: np.ndarray, contrib: np.ndarray, vocab: dict[str, int], k: int = 3) -> tuple[str, ...]:
-    """The k text n-grams that pushed this output up most (no n-gram inside one already chosen)."""
-    known = [f for f in feats if f in vocab]
-    order = np.argsort(-contrib)
-    chosen: list[str] = []
-    for j in order:
-        if contrib[j] <= 0 or len(chosen) >= k:
-            break
-        g = known[j].split("|", 1)[-1]
-        if g[1:2] == ":":  # a setting token (R:agent), not text
-            continue
-        g = g.strip("^$")
-        if len(g) < 2 or any(g in c or c in g for c in chosen):
-            continue  # single characters explain nothing to a reviewer
-        chosen.append(g)
-    return tuple(chosen)
 
 
 @lru_cache(maxsize=1)
