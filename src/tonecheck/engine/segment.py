@@ -158,7 +158,9 @@ class Doc:
     def sentence_spans(self) -> list[tuple[int, int]]:
         """:func:`sentence_spans` of this text, worked out once."""
         if self._spans is None:
-            cuts = self.bounds(SENTENCE_END, False)
+            if self._sentences is None:  # the cuts sentence() uses too: worked out once per text
+                self._sentences = self.bounds(SENTENCE_END, False)
+            cuts = self._sentences
             out = []
             for a, b in zip(cuts, cuts[1:]):
                 while a < b and self.text[a] in SENTENCE_END:
